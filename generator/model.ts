@@ -1,0 +1,172 @@
+// Validated spec → resolved deployment: every name, path and list the templates
+// need, decided here so the templates only lay it out.
+import { stringify } from "yaml";
+import type { Spec, ListenerSpec } from "./spec/schema.js";
+import { WORKER_TYPES, type WorkerTypeName } from "./catalogue.js";
+
+export const UNIT = {
+  master: "matrix-synapse.service",
+  workerTemplate: "matrix-synapse-worker@.service",
+  target: "matrix-synapse.target",
+} as const;
+
+export interface Provenance {
+  /** synapse-systemd's own version. */
+  readonly toolVersion: string;
+  /** sha256 (hex) of the spec text the deployment was built from. */
+  readonly specHash: string;
+  /** SOURCE_DATE_EPOCH: the one timestamp every artifact carries. */
+  readonly epoch: number;
+}
+
+export interface ListenerModel {
+  readonly type: "http" | "metrics";
+  readonly port?: number;
+  readonly bindAddresses?: readonly string[];
+  readonly path?: string;
+  /** Written unquoted so PyYAML reads it as octal, e.g. 0660. */
+  readonly mode?: string;
+  readonly xForwarded?: boolean;
+  readonly resources: readonly string[];
+}
+
+export interface WorkerModel {
+  readonly name: string;
+  readonly type: WorkerTypeName;
+  readonly summary: string;
+  readonly unit: string;
+  readonly configPath: string;
+  readonly listeners: readonly ListenerModel[];
+  readonly logConfig?: string;
+  /** Extra top-level keys, each already serialised as one YAML document fragment. */
+  readonly extraYaml: string;
+}
+
+export interface Deployment {
+  readonly provenance: Provenance;
+  readonly pkg: Spec["package"];
+  readonly python: string;
+  readonly configPaths: readonly string[];
+  readonly workersDir: string;
+  readonly sharedConfig: string;
+  readonly workingDirectory: string;
+  readonly user: string;
+  readonly group: string;
+  readonly environmentFile?: string;
+  readonly unit: typeof UNIT;
+  /** Runtime directory under /run: the master's, with one subdirectory per worker. */
+  readonly runtimeDirectory: string;
+  /** StateDirectory= (relative to /var/lib) when the working directory lives there, else ReadWritePaths=. */
+  readonly stateDirectory?: string;
+  readonly readWritePaths: readonly string[];
+  readonly logsDirectory: string;
+  readonly masterListeners: readonly ListenerModel[];
+  readonly instanceMap: { readonly main: { readonly host: string; readonly port: number } | { readonly path: string } };
+  readonly redis: Spec["redis"];
+  readonly workers: readonly WorkerModel[];
+  readonly hardening: boolean;
+  readonly install: Spec["install"];
+  /** Units the installer enables, in the seed's order: master, each worker, then the target. */
+  readonly enableUnits: readonly string[];
+  /** Where the package keeps its own state (the units it enabled); removed on purge. */
+  readonly stateDir: string;
+  /** Where the tarball's install and uninstall scripts and its MANIFEST live. */
+  readonly libDir: string;
+  /** Units the uninstaller and prerm disable: the workers, then the target. */
+  readonly disableUnits: readonly string[];
+  /** The one enablement link of the master this tool owns (Synapse's package may own others). */
+  readonly masterWantsLink: string;
+  /** Directories the tarball creates, deepest first, removed by uninstall when empty. */
+  readonly ownedDirs: readonly string[];
+  /** Synapse's packaged unit paths diverted by the .deb (see debian/preinst). */
+  readonly diversions: readonly { readonly path: string; readonly to: string }[];
+  readonly changelogDate: string;
+}
+
+/** Where units go in the tarball: the seed's path, so unpacking at / is its manual copy. */
+export const TAR_UNIT_DIR = "/etc/systemd/system";
+
+export function buildDeployment(spec: Spec, provenance: Provenance): Deployment {
+  const s = spec.synapse;
+  const workersDir = s.workers_dir.replace(/\/+$/, "");
+  const repl = spec.master.replication;
+  const replicationListener: ListenerModel =
+    repl.path !== undefined
+      ? { type: "http", path: repl.path, mode: "0660", resources: ["replication"] }
+      : { type: "http", port: repl.port!, bindAddresses: [repl.host], resources: ["replication"] };
+  const workers = spec.workers.map((w): WorkerModel => {
+    const extra = w.config ?? {};
+    return {
+      name: w.name,
+      type: w.type,
+      summary: WORKER_TYPES[w.type].summary,
+      unit: `matrix-synapse-worker@${w.name}.service`,
+      configPath: `${workersDir}/${w.name}.yaml`,
+      listeners: w.listeners.map(listenerModel),
+      ...(w.log_config !== undefined ? { logConfig: w.log_config } : {}),
+      extraYaml: Object.keys(extra).length ? stringify(extra, { lineWidth: 0 }) : "",
+    };
+  });
+  const wd = s.working_directory.replace(/\/+$/, "");
+  const underVarLib = /^\/var\/lib\/[^/]+/.test(wd);
+  return {
+    provenance,
+    pkg: spec.package,
+    python: s.python,
+    configPaths: s.config_paths,
+    workersDir,
+    sharedConfig: s.shared_config,
+    workingDirectory: wd,
+    user: s.user,
+    group: s.group,
+    ...(s.environment_file !== null ? { environmentFile: s.environment_file } : {}),
+    unit: UNIT,
+    runtimeDirectory: "matrix-synapse",
+    ...(underVarLib ? { stateDirectory: wd.slice("/var/lib/".length) } : {}),
+    readWritePaths: underVarLib ? [] : [wd],
+    logsDirectory: "matrix-synapse",
+    masterListeners: [...spec.master.listeners.map(listenerModel), replicationListener],
+    instanceMap: { main: repl.path !== undefined ? { path: repl.path } : { host: repl.host, port: repl.port! } },
+    redis: spec.redis,
+    workers,
+    hardening: spec.hardening,
+    install: spec.install,
+    enableUnits: [UNIT.master, ...workers.map((w) => w.unit), UNIT.target],
+    stateDir: `/var/lib/${spec.package.name}`,
+    libDir: `/usr/lib/${spec.package.name}`,
+    disableUnits: [...workers.map((w) => w.unit), UNIT.target],
+    masterWantsLink: `${TAR_UNIT_DIR}/${UNIT.target}.wants/${UNIT.master}`,
+    ownedDirs: [
+      `${TAR_UNIT_DIR}/${UNIT.master}.d`,
+      `${TAR_UNIT_DIR}/${UNIT.workerTemplate}.d`,
+      workersDir,
+      `/usr/lib/${spec.package.name}`,
+    ],
+    // matrix.org's package ships the /lib path; packages built for merged /usr ship
+    // the /usr/lib one. Distinct targets, since both may name one file.
+    diversions: [
+      { path: `/lib/systemd/system/${UNIT.master}`, to: `/lib/systemd/system/${UNIT.master}.distrib` },
+      { path: `/usr/lib/systemd/system/${UNIT.master}`, to: `/usr/lib/systemd/system/${UNIT.master}.usr-distrib` },
+    ],
+    changelogDate: rfc2822(provenance.epoch),
+  };
+}
+
+function listenerModel(l: ListenerSpec): ListenerModel {
+  return {
+    type: l.type,
+    ...(l.port !== undefined ? { port: l.port } : {}),
+    ...(l.bind_addresses !== undefined ? { bindAddresses: l.bind_addresses } : {}),
+    ...(l.path !== undefined ? { path: l.path, mode: l.mode ?? "0660" } : {}),
+    ...(l.x_forwarded !== undefined ? { xForwarded: l.x_forwarded } : {}),
+    resources: l.resources ?? [],
+  };
+}
+
+function rfc2822(epoch: number): string {
+  const d = new Date(epoch * 1000);
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${days[d.getUTCDay()]}, ${p(d.getUTCDate())} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
