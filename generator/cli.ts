@@ -17,10 +17,13 @@ const DEFAULT_EPOCH = 1767225600;
 
 class UsageError extends Error {}
 
+// yargs reads a bare "-" as a flag, so it is swapped for this before parsing.
+const STDIN = "\0stdin";
+
 function readSpec(spec: string | undefined): { file: string; text: string } {
   if (spec === undefined) return { file: "<example>", text: readFileSync(EXAMPLE_PATH, "utf8") };
   try {
-    if (spec === "-") return { file: "<stdin>", text: readFileSync(0, "utf8") };
+    if (spec === STDIN) return { file: "<stdin>", text: readFileSync(0, "utf8") };
     return { file: spec, text: readFileSync(spec, "utf8") };
   } catch (e) {
     throw new UsageError(`cannot read spec ${spec}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
@@ -123,9 +126,9 @@ async function cmdValidate(argv: { spec?: string; json: boolean }): Promise<numb
 }
 
 function cmdInit(argv: { path: string; force: boolean }): number {
-  if (argv.path !== "-" && existsSync(argv.path) && !argv.force) throw new UsageError(`${argv.path} exists; use --force to overwrite`);
+  if (argv.path !== STDIN && existsSync(argv.path) && !argv.force) throw new UsageError(`${argv.path} exists; use --force to overwrite`);
   const text = readFileSync(EXAMPLE_PATH, "utf8");
-  if (argv.path === "-") process.stdout.write(text);
+  if (argv.path === STDIN) process.stdout.write(text);
   else {
     writeFileSync(argv.path, text);
     process.stdout.write(`wrote ${argv.path}: the example spec, commented. Next: synapse-systemd validate ${argv.path}\n`);
@@ -144,7 +147,7 @@ async function main(): Promise<number> {
   const run = (f: () => number | Promise<number>) => async () => {
     code = await f();
   };
-  await yargs(hideBin(process.argv))
+  await yargs(hideBin(process.argv).map((a) => (a === "-" ? STDIN : a)))
     .scriptName("synapse-systemd")
     .usage("$0 <command>: systemd units, worker configs and packages for Synapse with workers, from one spec")
     .command(

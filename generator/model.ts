@@ -81,6 +81,7 @@ export interface Deployment {
   /** Synapse's packaged unit paths diverted by the .deb (see debian/preinst). */
   readonly diversions: readonly { readonly path: string; readonly to: string }[];
   readonly changelogDate: string;
+  readonly year: number;
 }
 
 /** Where units go in the tarball: the seed's path, so unpacking at / is its manual copy. */
@@ -142,13 +143,12 @@ export function buildDeployment(spec: Spec, provenance: Provenance): Deployment 
       workersDir,
       `/usr/lib/${spec.package.name}`,
     ],
-    // matrix.org's package ships the /lib path; packages built for merged /usr ship
-    // the /usr/lib one. Distinct targets, since both may name one file.
+    // matrix.org's package for bookworm ships the /lib path (see README: merged /usr).
     diversions: [
       { path: `/lib/systemd/system/${UNIT.master}`, to: `/lib/systemd/system/${UNIT.master}.distrib` },
-      { path: `/usr/lib/systemd/system/${UNIT.master}`, to: `/usr/lib/systemd/system/${UNIT.master}.usr-distrib` },
     ],
     changelogDate: rfc2822(provenance.epoch),
+    year: new Date(provenance.epoch * 1000).getUTCFullYear(),
   };
 }
 

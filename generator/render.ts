@@ -49,6 +49,7 @@ export function render(d: Deployment, t: Templates): Rendered {
   const doc = `usr/share/doc/${d.pkg.name}`;
   const docs = [
     textFile(`${doc}/copyright`, t.render("debian/copyright.hbs", ctx)),
+    textFile(`usr/share/lintian/overrides/${d.pkg.name}`, t.render("debian/lintian-overrides.hbs", ctx)),
     // Byte-identical to gzip -9n, as lintian wants.
     { path: `${doc}/changelog.gz`, mode: 0o644, content: gzip(Buffer.from(t.render("debian/changelog.hbs", ctx))) },
   ];

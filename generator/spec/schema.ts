@@ -103,7 +103,7 @@ export const Package = z
     maintainer: z
       .string()
       .regex(/^[^<>\n\r]+ <[^<>\s]+@[^<>\s]+>$/, { message: "must look like 'Full Name <email@example.org>'" })
-      .default("Synapse Operators <root@localhost>"),
+      .default("Synapse Admin <synapse-admin@example.org>"),
     description: z
       .string()
       .regex(/^[^\n\r\t]{1,80}$/, { message: "must be one line of at most 80 characters" })

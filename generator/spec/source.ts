@@ -107,12 +107,10 @@ export function everyKey(source: SpecSource): { key: string; path: SpecPath; val
     Pair(_k, pair, ancestors) {
       if (!isPair(pair) || !isScalar(pair.key)) return;
       const path: (string | number)[] = [];
-      let prev: unknown = source.doc?.contents;
-      for (const a of ancestors) {
+      ancestors.forEach((a, i) => {
         if (isPair(a) && isScalar(a.key)) path.push(String(a.key.value));
-        else if (isSeq(prev)) path.push(prev.items.indexOf(a as never));
-        prev = isPair(a) ? a.value : a;
-      }
+        else if (isSeq(a)) path.push(a.items.indexOf((ancestors[i + 1] ?? pair) as never));
+      });
       const v = pair.value;
       out.push({
         key: String(pair.key.value),
