@@ -4,7 +4,10 @@
 // leaves the master alone, new worker instances can be enabled, Restart= recovers a SIGKILL,
 // and all of it with the hardened drop-ins on (the default), starting without a signing key.
 //
-// Run: `npm run test:live` as root on a Debian host (see the prerequisites below).
+// Run: `npm run test:live` as root on a Debian host with debootstrap and systemd-container.
+// Missing prerequisites skip the suite loudly, or fail it under CI=true.
+// Environment: SYNAPSE_SYSTEMD_LIVE (cache dir of the harness), LIVE_HANDWRITTEN=1 (install
+// upstream's hand-written units instead of the generator's artifacts).
 // One overlay of the cached root per install path per spec: the deb overlay carries the
 // lifecycle checks, the tarball overlay proves the same running state on a fresh system.
 import { after, before, describe, test } from "node:test";
