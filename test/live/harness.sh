@@ -24,6 +24,8 @@
 #    nsenter into the container's init instead of machinectl;
 #  - never bind host device nodes into the container, never signal PID 0 / unchecked PIDs.
 set -euo pipefail
+# debootstrap, chroot, nsenter live in sbin, which a caller's PATH may lack
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 CACHE=${SYNAPSE_SYSTEMD_LIVE:-/var/tmp/synapse-systemd-live}
 ROOT=$CACHE/root                       # the cached, pristine root (overlay lower dir)

@@ -51,7 +51,7 @@ function note(msg: string): void {
 /** Harness subcommand; throws with its stderr on failure. Its timing lines are forwarded. */
 async function harness(args: string[], timeoutMs = 120_000): Promise<string> {
   const r = await run("bash", [HARNESS, ...args], timeoutMs);
-  const timing = r.stderr.split("\n").filter((l) => /^harness: (root|boot|stop|system state|failed|container)/.test(l) || /^harness: root\//.test(l));
+  const timing = r.stderr.split("\n").filter((l) => /^harness: (root|building|boot|stop|system state|failed|container)/.test(l));
   for (const l of timing) note(l);
   if (r.code !== 0) throw new Error(`harness ${args.join(" ")} exited ${r.code}\n${r.stdout}${r.stderr}`);
   return r.stdout;
