@@ -80,7 +80,7 @@ line("1,000 workers, all formats (CLI): wall", `${t2.toFixed(0)} ms = ${(t2 / 10
 line("1,000 workers, all formats (CLI): peak RSS", `${(rssKiB / 1024).toFixed(0)} MB = ${(rssKiB / 1024 / 200).toFixed(2)}× of 200 MB`, "≤ 200 MB", rssKiB / 1024 <= 200);
 
 // 3. Our .deb writer vs dpkg-deb on the same tree.
-const templates = loadTemplates();
+const templates = await loadTemplates();
 const b = build({ file: "example", text: spec, toolVersion: "bench", epoch: 1767225600, templates, formats: [] });
 if (!b.ok) throw new Error("bench spec invalid");
 const tree = join(work, "debroot");

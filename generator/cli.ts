@@ -66,7 +66,7 @@ async function cmdBuild(argv: { spec?: string; out: string; format: string | str
     text,
     toolVersion: VERSION,
     epoch: epoch(),
-    templates: loadTemplates(),
+    templates: await loadTemplates(),
     formats: formats.filter((f): f is "tar" | "deb" => f !== "dir"),
   });
   if (!result.ok) {

@@ -3,11 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { unitValue, execArg, shWord, yamlValue, octalMode, plain, EscapeError } from "../generator/escape.js";
-import { lint, loadTemplates } from "../generator/templates.js";
+import Handlebars from "handlebars";
+import { lint, loadTemplates, compileTemplateSources } from "../generator/templates.js";
 import { buildDeployment } from "../generator/model.js";
 import { render } from "../generator/render.js";
 import { Spec } from "../generator/spec/schema.js";
 import { validateSpecText } from "../generator/spec/validate.js";
+
+const templates = await loadTemplates();
 
 test("unit values keep % and \\ literal and refuse line breaks", () => {
   assert.equal(unitValue("a%ib\\c"), "a%%ib\\\\c");
@@ -31,12 +34,15 @@ test("YAML scalars are quoted, octal modes stay octal, plain tokens are checked"
   assert.throws(() => plain("1.0; rm"), EscapeError);
 });
 
-test("every template prints values only through its kind's escapers", () => {
-  assert.doesNotThrow(() => loadTemplates());
-  assert.throws(() => lint("x.service.hbs", "User={{d.user}}\n"), /print values through one of/);
-  assert.throws(() => lint("x.service.hbs", "User={{{unit d.user}}}\n"), /print values through one of/);
-  assert.throws(() => lint("x.sh.hbs", "echo {{unit d.user}}\n"), /print values through one of/);
-  assert.doesNotThrow(() => lint("x.sh.hbs", "echo {{sh d.user}}\n"));
+test("every template prints values only through its kind's escapers", async () => {
+  const names = Object.keys(await compileTemplateSources());
+  assert.ok(names.includes("systemd/matrix-synapse.service.hbs"));
+  const check = (name: string, text: string) => lint(name, Handlebars.parse(text));
+  assert.throws(() => check("x.service.hbs", "User={{d.user}}\n"), /print values through one of/);
+  assert.throws(() => check("x.service.hbs", "User={{{unit d.user}}}\n"), /print values through one of/);
+  assert.throws(() => check("x.sh.hbs", "echo {{unit d.user}}\n"), /print values through one of/);
+  assert.throws(() => check("x.sh.hbs", "{{#raw}}x{{/raw}}\n"), /unknown block helper/);
+  assert.doesNotThrow(() => check("x.sh.hbs", "echo {{sh d.user}}\n"));
 });
 
 test("a hostile value that got past the schema is refused at the template boundary", () => {
@@ -44,7 +50,7 @@ test("a hostile value that got past the schema is refused at the template bounda
   const spec = Spec.parse({ workers: [{ name: "a", type: "federation_reader", listeners: [{ port: 8083, resources: ["federation"] }] }] });
   const hostile = { ...spec, synapse: { ...spec.synapse, user: "root\nExecStartPre=/bin/sh" } };
   const d = buildDeployment(hostile, { toolVersion: "0", specHash: "0", epoch: 0 });
-  assert.throws(() => render(d, loadTemplates()), EscapeError);
+  assert.throws(() => render(d, templates), EscapeError);
 });
 
 test("defaults resolve to the seed's layout", () => {

@@ -66,9 +66,8 @@ export function cli(args: string[], opts: { input?: string; env?: NodeJS.Process
   });
 }
 
-let templates: Templates | undefined;
+const templates: Templates = await loadTemplates();
 export function buildText(text: string, file = "spec.yaml", epoch = EPOCH): BuildResult {
-  templates ??= loadTemplates();
   return build({ file, text, toolVersion: "0.0.0-test", epoch, templates, formats: ["tar", "deb"] });
 }
 

@@ -83,6 +83,11 @@ chroot_mount() {
   mount -t tmpfs -o mode=1777 tmpfs "$1/dev/shm"
 }
 chroot_umount() {
+  # an interrupted build can leave the chroot's postgres running: end processes rooted there
+  local p
+  for p in /proc/[0-9]*; do
+    [[ $(readlink "$p/root" 2>/dev/null) == "$1" && ${p#/proc/} -gt 1 ]] && kill -KILL "${p#/proc/}" 2>/dev/null
+  done
   umount "$1/dev/shm" 2>/dev/null || true
   umount "$1/proc" 2>/dev/null || true
 }
@@ -168,7 +173,7 @@ cmd_root() {
     log "root cached at $ROOT (recipe $want)"
     return
   fi
-  [[ -s $STATE/nspawn.pid ]] && die "a container is running; run stop first"
+  if nspawn_pid >/dev/null; then die "a container is running; run stop first"; fi
   log "building root at $ROOT (recipe $want${have:+, was $have})"
   mkdir -p "$CACHE"
   # build beside the final path and rename when complete: an interrupted build never looks done
