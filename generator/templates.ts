@@ -18,7 +18,7 @@ const HELPERS: Record<TemplateKind, readonly string[]> = {
   text: ["plain", "text"],
 };
 const BLOCKS = new Set(["if", "unless", "each", "with"]);
-const COMPILE_OPTIONS = { noEscape: true, strict: true, preventIndent: true } as const;
+const COMPILE_OPTIONS = { noEscape: true, strict: true } as const;
 
 export interface Templates {
   render(name: string, context: unknown): string;

@@ -458,7 +458,7 @@ function specSuite(c: SpecCase, ctx: { artifacts?: Artifacts; out: string; state
   });
 
   // the tarball path only exists with the generator; without it, skip (loudly) instead of booting
-  describe(`${c.title}: .tar.gz`, { skip: GENERATED ? false : "no generated tarball yet (generator CLI not built)" }, () => {
+  describe(`${c.title}: .tar.gz`, { skip: GENERATED ? false : "no generated tarball: hand-written units (generator CLI not built, or LIVE_HANDWRITTEN=1)" }, () => {
     before(async () => {
       await harness(["boot"]);
     });
