@@ -369,6 +369,9 @@ function specSuite(c: SpecCase, ctx: { artifacts?: Artifacts; out: string; state
     step(GENERATED ? "a. install the .deb (dpkg -i), no signing key yet" : "a. install hand-written upstream units (no generator CLI yet), no signing key yet", units, async () => {
       await shOk(`test -x /opt/venvs/matrix-synapse/bin/python && ! test -e ${KEY}`);
       await installArtifacts(ctx.artifacts!, "deb");
+      // both specs say install.start: true, so the postinst itself must have started the target
+      const r = await sh(`systemctl is-active ${TARGET}`);
+      assert.equal(r.stdout.trim(), "active", `${TARGET} not started by the install`);
     }, 360_000);
 
     step("b. start matrix-synapse.target: every unit active, every listener answers", units, async () => {
