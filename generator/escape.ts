@@ -52,3 +52,15 @@ export function plain(v: string | number): string {
 export function commentText(v: string): string {
   return noNewline(v, "a comment");
 }
+
+/** An nginx argument, double-quoted: no quote, backslash, line break or "$" (nginx would expand it). */
+export function nginxString(v: string): string {
+  if (/["\\\n\r$]/.test(v)) throw new EscapeError(`refusing to write ${JSON.stringify(v)} into an nginx file`);
+  return `"${v}"`;
+}
+
+/** An nginx location regex, double-quoted: regex locations are not variable-expanded, so "$" may anchor. */
+export function nginxRegex(v: string): string {
+  if (/["\\\n\r]/.test(v) || !v.startsWith("^")) throw new EscapeError(`refusing to write ${JSON.stringify(v)} as an nginx location regex`);
+  return `"${v}"`;
+}

@@ -2,7 +2,9 @@
 // need, decided here so the templates only lay it out.
 import { stringify } from "yaml";
 import type { Spec, ListenerSpec } from "./spec/schema.js";
-import { WORKER_TYPES, type WorkerTypeName } from "./catalogue.js";
+import { STREAMS, workerType, type WorkerTypeName, type Stream, type SingleDuty, type ListDuty } from "./catalogue.js";
+import type { ResolvedWorker } from "./spec/allocate.js";
+import { upstreams, ROUTES_SOURCE, type Upstream } from "./routes.js";
 
 export const UNIT = {
   master: "matrix-synapse.service",
@@ -32,8 +34,13 @@ export interface ListenerModel {
 
 export interface WorkerModel {
   readonly name: string;
-  readonly type: WorkerTypeName;
+  readonly types: readonly WorkerTypeName[];
+  /** "synchrotron" or "synchrotron+client_reader", as Synapse's docker image writes it. */
+  readonly type: string;
   readonly summary: string;
+  readonly media: boolean;
+  /** Where the reverse proxy reaches it: its first listener serving more than replication. */
+  readonly upstream?: string;
   readonly unit: string;
   readonly configPath: string;
   readonly listeners: readonly ListenerModel[];
@@ -61,7 +68,21 @@ export interface Deployment {
   readonly readWritePaths: readonly string[];
   readonly logsDirectory: string;
   readonly masterListeners: readonly ListenerModel[];
-  readonly instanceMap: { readonly main: { readonly host: string; readonly port: number } | { readonly path: string } };
+  /** instance_map: main first, then every worker other processes must reach over replication. */
+  readonly instanceMap: readonly InstanceLocation[];
+  readonly streamWriters: readonly { readonly stream: Stream; readonly names: readonly string[] }[];
+  readonly listDuties: readonly { readonly key: ListDuty; readonly names: readonly string[] }[];
+  readonly singleDuties: readonly { readonly key: SingleDuty; readonly name: string }[];
+  /** Set when media workers exist: the master stops serving media, this worker runs its background jobs. */
+  readonly mediaBackgroundJobs?: string;
+  readonly outboundFederationRestrictedTo: readonly string[];
+  readonly replicationSecretPath?: string;
+  /** The master's public listener, the reverse proxy's fallback. */
+  readonly masterUpstream?: string;
+  readonly routesSource: string;
+  readonly upstreams: readonly (Upstream & { readonly hashUser: boolean; readonly hashOrigin: boolean })[];
+  /** Which nginx maps the upstreams need. */
+  readonly nginx: { readonly user: boolean; readonly origin: boolean };
   readonly redis: Spec["redis"];
   readonly workers: readonly WorkerModel[];
   readonly hardening: boolean;
@@ -87,7 +108,11 @@ export interface Deployment {
 /** Where units go in the tarball: the seed's path, so unpacking at / is its manual copy. */
 export const TAR_UNIT_DIR = "/etc/systemd/system";
 
-export function buildDeployment(spec: Spec, provenance: Provenance): Deployment {
+export type InstanceLocation =
+  | { readonly name: string; readonly host: string; readonly port: number }
+  | { readonly name: string; readonly path: string };
+
+export function buildDeployment(spec: Spec, resolved: readonly ResolvedWorker[], provenance: Provenance): Deployment {
   const s = spec.synapse;
   const workersDir = s.workers_dir.replace(/\/+$/, "");
   const repl = spec.master.replication;
@@ -95,19 +120,36 @@ export function buildDeployment(spec: Spec, provenance: Provenance): Deployment 
     repl.path !== undefined
       ? { type: "http", path: repl.path, mode: "0660", resources: ["replication"] }
       : { type: "http", port: repl.port!, bindAddresses: [repl.host], resources: ["replication"] };
-  const workers = spec.workers.map((w): WorkerModel => {
+  const workers = resolved.map((w): WorkerModel => {
+    const media = w.type.some((t) => workerType(t).media === true);
     const extra = w.config ?? {};
+    const listeners = w.listeners.map(listenerModel);
+    const pub = listeners.find((l) => l.type === "http" && l.resources.some((r) => r !== "replication"));
     return {
       name: w.name,
-      type: w.type,
-      summary: WORKER_TYPES[w.type].summary,
+      types: w.type,
+      type: w.type.join("+"),
+      summary: w.type.map((t) => workerType(t).summary).join("; "),
+      media,
+      ...(pub ? { upstream: upstreamOf(pub) } : {}),
       unit: `matrix-synapse-worker@${w.name}.service`,
       configPath: `${workersDir}/${w.name}.yaml`,
-      listeners: w.listeners.map(listenerModel),
+      listeners,
       ...(w.log_config !== undefined ? { logConfig: w.log_config } : {}),
       extraYaml: Object.keys(extra).length ? stringify(extra, { lineWidth: 0 }) : "",
     };
   });
+  const ofType = (pred: (t: WorkerTypeName) => boolean) => resolved.filter((w) => w.type.some(pred)).map((w) => w.name);
+  const restricted = spec.outbound_federation_restricted_to ?? [];
+  const instanceMap: InstanceLocation[] = [
+    repl.path !== undefined ? { name: "main", path: repl.path } : { name: "main", host: repl.host, port: repl.port! },
+    ...resolved
+      .filter((w) => w.type.some((t) => workerType(t).stream) || restricted.includes(w.name))
+      .map((w) => replicationLocation(w)),
+  ];
+  const mediaWorkers = ofType((t) => workerType(t).media === true);
+  const routed = upstreams(workers);
+  const masterPublic = spec.master.listeners.map(listenerModel).find((l) => l.type === "http" && l.resources.some((r) => r === "client" || r === "federation"));
   const wd = s.working_directory.replace(/\/+$/, "");
   const underVarLib = /^\/var\/lib\/[^/]+/.test(wd);
   return {
@@ -127,7 +169,21 @@ export function buildDeployment(spec: Spec, provenance: Provenance): Deployment 
     readWritePaths: underVarLib ? [] : [wd],
     logsDirectory: "matrix-synapse",
     masterListeners: [...spec.master.listeners.map(listenerModel), replicationListener],
-    instanceMap: { main: repl.path !== undefined ? { path: repl.path } : { host: repl.host, port: repl.port! } },
+    instanceMap,
+    streamWriters: STREAMS.map((stream) => ({ stream, names: ofType((t) => workerType(t).stream === stream) })).filter((s) => s.names.length > 0),
+    listDuties: (["federation_sender_instances", "pusher_instances"] as const)
+      .map((key) => ({ key, names: ofType((t) => workerType(t).listDuty === key) }))
+      .filter((d) => d.names.length > 0),
+    singleDuties: (["notify_appservices_from_worker", "update_user_directory_from_worker", "run_background_tasks_on"] as const)
+      .map((key) => ({ key, name: ofType((t) => workerType(t).singleDuty === key)[0] }))
+      .filter((d): d is { key: SingleDuty; name: string } => d.name !== undefined),
+    ...(mediaWorkers[0] !== undefined ? { mediaBackgroundJobs: mediaWorkers[0] } : {}),
+    outboundFederationRestrictedTo: restricted,
+    ...(spec.master.replication_secret_path !== undefined ? { replicationSecretPath: spec.master.replication_secret_path } : {}),
+    ...(masterPublic ? { masterUpstream: upstreamOf(masterPublic) } : {}),
+    routesSource: ROUTES_SOURCE,
+    upstreams: routed.map((u) => ({ ...u, hashUser: u.balance === "user", hashOrigin: u.balance === "origin" })),
+    nginx: { user: routed.some((u) => u.balance === "user"), origin: routed.some((u) => u.balance === "origin") },
     redis: spec.redis,
     workers,
     hardening: spec.hardening,
@@ -150,6 +206,21 @@ export function buildDeployment(spec: Spec, provenance: Provenance): Deployment 
     changelogDate: rfc2822(provenance.epoch),
     year: new Date(provenance.epoch * 1000).getUTCFullYear(),
   };
+}
+
+function replicationLocation(w: ResolvedWorker): InstanceLocation {
+  const l = w.listeners.find((x) => (x.resources ?? []).includes("replication"))!;
+  if (l.path !== undefined) return { name: w.name, path: l.path };
+  return { name: w.name, host: l.bind_addresses?.[0] ?? "127.0.0.1", port: l.port! };
+}
+
+/** host:port or unix:path, as nginx's server directive takes it; wildcard binds are reached on loopback. */
+function upstreamOf(l: ListenerModel): string {
+  if (l.path !== undefined) return `unix:${l.path}`;
+  // Prefer an IPv4 bind: a proxy host may have IPv6 turned off.
+  const host = l.bindAddresses?.find((a) => !a.includes(":")) ?? l.bindAddresses?.[0] ?? "127.0.0.1";
+  const h = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host;
+  return `${h}:${l.port}`;
 }
 
 function listenerModel(l: ListenerSpec): ListenerModel {

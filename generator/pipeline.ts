@@ -30,7 +30,7 @@ export function deploymentFromText(
 ): { ok: false; diagnostics: Diagnostic[] } | { ok: true; deployment: Deployment } {
   const v = validateSpecText(file, text);
   if (!v.ok) return v;
-  return { ok: true, deployment: buildDeployment(v.spec, { toolVersion, specHash: sha256(text), epoch }) };
+  return { ok: true, deployment: buildDeployment(v.spec, v.workers, { toolVersion, specHash: sha256(text), epoch }) };
 }
 
 export function build(input: BuildInput): BuildResult {

@@ -30,6 +30,13 @@ export function render(d: Deployment, t: Templates): Rendered {
     textFile(`${rel(d.libDir)}/install`, t.render("scripts/install.sh.hbs", ctx), 0o755),
     textFile(`${rel(d.libDir)}/uninstall`, t.render("scripts/uninstall.sh.hbs", ctx), 0o755),
   ];
+  // Routing for a reverse proxy, shipped for the admin to include, never active by itself.
+  if (d.masterUpstream !== undefined) {
+    files.push(
+      textFile(`usr/share/${d.pkg.name}/nginx/upstreams.nginx`, t.render("nginx/upstreams.nginx.hbs", ctx)),
+      textFile(`usr/share/${d.pkg.name}/nginx/locations.nginx`, t.render("nginx/locations.nginx.hbs", ctx)),
+    );
+  }
   if (d.hardening) {
     files.push(
       textFile(`${units}/${d.unit.master}.d/override-hardened.conf`, t.render("systemd/override-hardened.conf.hbs", ctx)),

@@ -7,14 +7,15 @@ import HandlebarsRuntimeModule from "handlebars/runtime.js";
 import { readFileSync, readdirSync, existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { unitValue, execArg, shWord, yamlValue, octalMode, plain, commentText } from "./escape.js";
+import { unitValue, execArg, shWord, yamlValue, octalMode, plain, commentText, nginxString, nginxRegex } from "./escape.js";
 
-export type TemplateKind = "unit" | "sh" | "yaml" | "text";
+export type TemplateKind = "unit" | "sh" | "yaml" | "nginx" | "text";
 
 const HELPERS: Record<TemplateKind, readonly string[]> = {
   unit: ["unit", "exec", "plain", "comment"],
   sh: ["sh", "plain", "comment"],
   yaml: ["yaml", "octal", "plain", "yamlblock", "comment"],
+  nginx: ["nginx", "nginxre", "plain", "comment"],
   text: ["plain", "text"],
 };
 const BLOCKS = new Set(["if", "unless", "each", "with"]);
@@ -40,6 +41,7 @@ export const COMPILED_PATH = join(here, "templates.compiled.js");
 function kindOf(name: string): TemplateKind {
   if (/\.(service|target|conf)\.hbs$/.test(name)) return "unit";
   if (/\.ya?ml\.hbs$/.test(name)) return "yaml";
+  if (/\.nginx\.hbs$/.test(name)) return "nginx";
   if (/\.sh\.hbs$/.test(name) || /^debian\/(preinst|postinst|prerm|postrm)\.hbs$/.test(name)) return "sh";
   return "text";
 }
@@ -52,6 +54,8 @@ function registerHelpers(hb: Runtime): void {
   hb.registerHelper("octal", (v: string) => octalMode(String(v)));
   hb.registerHelper("plain", (v: string | number) => plain(v));
   hb.registerHelper("comment", (v: string) => commentText(String(v)));
+  hb.registerHelper("nginx", (v: string) => nginxString(String(v)));
+  hb.registerHelper("nginxre", (v: string) => nginxRegex(String(v)));
   // Already serialised by the yaml library from spec data (see model.ts).
   hb.registerHelper("yamlblock", (v: string) => String(v).replace(/\n$/, ""));
   // Free text (changelog, copyright): one line, no control characters.

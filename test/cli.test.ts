@@ -124,7 +124,7 @@ test("schema prints a JSON Schema made from the zod schema", () => {
   assert.equal(s.type, "object");
   assert.equal(s.additionalProperties, false);
   assert.ok(s.properties.workers);
-  assert.deepEqual(s.properties.workers.items.properties.type.enum.slice(0, 1), ["federation_reader"]);
+  assert.deepEqual(s.properties.workers.items.properties.type.anyOf[0].enum.slice(0, 1), ["federation_reader"]);
 });
 
 test("usage errors exit 2 without a stack trace; --help and --version work", () => {

@@ -9,6 +9,7 @@ import { buildDeployment } from "../generator/model.js";
 import { render } from "../generator/render.js";
 import { Spec } from "../generator/spec/schema.js";
 import { validateSpecText } from "../generator/spec/validate.js";
+import { resolveWorkers } from "../generator/spec/allocate.js";
 
 const templates = await loadTemplates();
 
@@ -49,7 +50,7 @@ test("a hostile value that got past the schema is refused at the template bounda
   // Bypass validation on purpose: build a deployment from a spec object by hand.
   const spec = Spec.parse({ workers: [{ name: "a", type: "federation_reader", listeners: [{ port: 8083, resources: ["federation"] }] }] });
   const hostile = { ...spec, synapse: { ...spec.synapse, user: "root\nExecStartPre=/bin/sh" } };
-  const d = buildDeployment(hostile, { toolVersion: "0", specHash: "0", epoch: 0 });
+  const d = buildDeployment(hostile, resolveWorkers(hostile), { toolVersion: "0", specHash: "0", epoch: 0 });
   assert.throws(() => render(d, templates), EscapeError);
 });
 
@@ -57,12 +58,12 @@ test("defaults resolve to the seed's layout", () => {
   const v = validateSpecText("x", "workers: [{ name: fr, type: federation_reader, listeners: [{ port: 8083, resources: [federation] }] }]\n");
   assert.ok(v.ok);
   if (!v.ok) return;
-  const d = buildDeployment(v.spec, { toolVersion: "0", specHash: "0", epoch: 0 });
+  const d = buildDeployment(v.spec, v.workers, { toolVersion: "0", specHash: "0", epoch: 0 });
   assert.equal(d.python, "/opt/venvs/matrix-synapse/bin/python");
   assert.deepEqual(d.configPaths, ["/etc/matrix-synapse/homeserver.yaml", "/etc/matrix-synapse/conf.d/"]);
   assert.equal(d.workers[0]!.configPath, "/etc/matrix-synapse/workers/fr.yaml");
   assert.equal(d.workers[0]!.unit, "matrix-synapse-worker@fr.service");
-  assert.deepEqual(d.instanceMap.main, { host: "127.0.0.1", port: 9093 });
+  assert.deepEqual(d.instanceMap, [{ name: "main", host: "127.0.0.1", port: 9093 }]);
   assert.deepEqual(d.enableUnits, ["matrix-synapse.service", "matrix-synapse-worker@fr.service", "matrix-synapse.target"]);
   assert.equal(d.stateDirectory, "matrix-synapse");
   assert.equal(d.hardening, true);

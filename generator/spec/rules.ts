@@ -1,6 +1,8 @@
 // Cross-field rules: what one field cannot say about itself. They read the data
 // defensively (it may be the raw, not-yet-valid spec) and only report.
-import { WORKER_TYPES, type WorkerTypeName } from "../catalogue.js";
+import { WORKER_TYPES, allowedResources, workerType, type WorkerTypeName } from "../catalogue.js";
+import type { ResolvedWorker } from "./allocate.js";
+import type { Spec } from "./schema.js";
 import { locate, everyKey, type SpecSource, type SpecPath } from "./source.js";
 
 export interface Finding {
@@ -79,8 +81,8 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
         });
       else seenNames.set(name, ["workers", i, "name"]);
     }
-    const type = str(worker.type) as WorkerTypeName | undefined;
-    arr(worker.listeners).forEach((l, j) => checkListener(l, ["workers", i, "listeners", j], type));
+    const types = typesOf(worker.type);
+    arr(worker.listeners).forEach((l, j) => checkListener(l, ["workers", i, "listeners", j], types));
     const extra = obj(worker.config);
     for (const key of Object.keys(extra ?? {})) {
       if (RESERVED_WORKER_KEYS.has(key))
@@ -132,7 +134,7 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
   }
   return out;
 
-  function checkListener(l: unknown, path: SpecPath, type: WorkerTypeName | undefined): void {
+  function checkListener(l: unknown, path: SpecPath, types: WorkerTypeName[] | undefined): void {
     const listener = obj(l);
     if (!listener) return;
     const port = num(listener.port);
@@ -150,22 +152,102 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
       out.push({ path: [...path, "mode"], message: "mode applies only to unix socket listeners (path)" });
     if (lt === "metrics" && listener.resources !== undefined)
       out.push({ path: [...path, "resources"], message: "a metrics listener serves metrics only; resources apply to http listeners" });
-    if (lt === "http" && arr(listener.resources).length === 0 && type !== undefined)
-      out.push({ path, message: "an http listener needs resources", hint: `a ${type} worker serves: ${WORKER_TYPES[type]?.resources.join(", ") ?? "?"}` });
-    if (type !== undefined && WORKER_TYPES[type]) {
-      const allowed: readonly string[] = WORKER_TYPES[type].resources;
+    const kinds = types?.join("+");
+    const allowed: string[] = types ? [...allowedResources(types)] : [];
+    if (lt === "http" && arr(listener.resources).length === 0 && types !== undefined)
+      out.push({ path, message: "an http listener needs resources", hint: `a ${kinds} worker serves: ${allowed.join(", ")}` });
+    if (types !== undefined) {
       arr(listener.resources).forEach((r, k) => {
         if (typeof r === "string" && !allowed.includes(r))
           out.push({
             path: [...path, "resources", k],
-            message: `a ${type} worker does not serve the ${JSON.stringify(r)} resource`,
+            message: `a ${kinds} worker does not serve the ${JSON.stringify(r)} resource`,
             hint: `it serves: ${allowed.join(", ")}`,
           });
       });
     }
+    if (arr(listener.resources).includes("replication")) {
+      const binds = arr(listener.bind_addresses).map(str);
+      if (sock === undefined && (binds.length === 0 || binds.some((b) => b === undefined || !isPrivateAddress(b))))
+        out.push({
+          path: binds.length ? [...path, "bind_addresses"] : path,
+          message: "a replication listener must bind only loopback or private addresses",
+          hint: 'Synapse\'s docs: replication is unauthenticated and unencrypted by default; "under no circumstances" expose it. Set bind_addresses: ["127.0.0.1"]',
+        });
+    }
     if (port !== undefined) endpoints.push({ what: `port ${port}`, path: [...path, "port"] });
     if (sock !== undefined) endpoints.push({ what: `socket ${sock}`, path: [...path, "path"] });
   }
+}
+
+/** Loopback or private-range addresses (RFC 1918, RFC 4193), where replication may listen. */
+export function isPrivateAddress(a: string): boolean {
+  if (a === "::1" || /^127\./.test(a) || /^10\./.test(a) || /^192\.168\./.test(a)) return true;
+  const m = /^172\.(\d+)\./.exec(a);
+  if (m && Number(m[1]) >= 16 && Number(m[1]) <= 31) return true;
+  return /^f[cd][0-9a-f]{2}:/i.test(a);
+}
+
+function typesOf(v: unknown): WorkerTypeName[] | undefined {
+  const list = typeof v === "string" ? v.split("+") : Array.isArray(v) ? v : [];
+  const known = list.filter((t): t is WorkerTypeName => typeof t === "string" && t in WORKER_TYPES);
+  return known.length > 0 && known.length === list.length ? known : undefined;
+}
+
+// Synapse's own words where it has them (synapse/config/workers.py).
+const ONE_WRITER: Partial<Record<WorkerTypeName, string>> = {
+  typing: "Must only specify one instance to handle `typing` messages.",
+  to_device: "Must only specify one instance to handle `to_device` messages.",
+  account_data: "Must only specify one instance to handle `account_data` messages.",
+  presence: "Must only specify one instance to handle `presence` messages.",
+  push_rules: "Must only specify one instance to handle `push` messages.",
+};
+
+/** Rules over the whole set of workers, explicit and allocated. */
+export function workerRules(spec: Spec, workers: readonly ResolvedWorker[], source: SpecSource): Finding[] {
+  const out: Finding[] = [];
+  const where = (p: SpecPath) => `line ${locate(source, p).line}`;
+  const firstOfType = new Map<WorkerTypeName, ResolvedWorker>();
+  for (const w of workers) {
+    const seen = new Set<WorkerTypeName>();
+    for (const t of w.type) {
+      if (seen.has(t)) out.push({ path: [...w.origin, "type"], message: `lists the type ${t} twice` });
+      seen.add(t);
+      const first = firstOfType.get(t);
+      const info = workerType(t);
+      if (first && !info.shardable) {
+        const why = ONE_WRITER[t] ? `Synapse: "${ONE_WRITER[t]}"` : info.singleDuty ? `${info.singleDuty} names one worker` : "it cannot be sharded";
+        out.push({
+          path: w.allocated ? w.origin : [...w.origin, "type"],
+          message: `only one worker may be a ${t} (${why}); ${w.name} is a second one after ${first.name}`,
+          hint: w.allocated ? `ask for at most 1 ${t}` : `${first.name} is defined at ${where(first.origin)}`,
+        });
+      } else if (!first) firstOfType.set(t, w);
+    }
+    const needsReplication = w.type.some((t) => workerType(t).stream) || (spec.outbound_federation_restricted_to ?? []).includes(w.name);
+    if (needsReplication && !w.listeners.some((l) => (l.resources ?? []).includes("replication"))) {
+      const role = w.type.map((t) => workerType(t).stream).filter(Boolean).map((s) => `writes the ${s} stream`).join(", ") || "sends outbound federation";
+      out.push({
+        path: w.origin,
+        message: `${w.name} ${role}, so it needs a listener with the replication resource for its instance_map entry`,
+        hint: `Synapse refuses it otherwise: "Instance '${w.name}' is configured to write ... but does not appear in \`instance_map\` config." Add { port: N, bind_addresses: ["127.0.0.1"], resources: [replication] }`,
+      });
+    }
+  }
+  const restricted = spec.outbound_federation_restricted_to;
+  if (restricted) {
+    const names = new Set(workers.map((w) => w.name));
+    restricted.forEach((n, i) => {
+      if (!names.has(n)) out.push({ path: ["outbound_federation_restricted_to", i], message: `names no worker: ${JSON.stringify(n)}` });
+    });
+    if (spec.master.replication_secret_path === undefined)
+      out.push({
+        path: ["outbound_federation_restricted_to"],
+        message: "needs master.replication_secret_path",
+        hint: 'Synapse: "`worker_replication_secret` must be configured when using `outbound_federation_restricted_to`."',
+      });
+  }
+  return out;
 }
 
 function pathText(p: SpecPath): string {

@@ -6,7 +6,7 @@
 // what systemd and sh take literally (no whitespace, quotes, `$`, `%`, `\`);
 // the templates escape again at their boundary, so neither layer trusts the other.
 import { z } from "zod";
-import { RESOURCES, WORKER_TYPE_NAMES } from "../catalogue.js";
+import { RESOURCES, WORKER_TYPE_NAMES, PRESETS } from "../catalogue.js";
 
 const SAFE_PATH = /^\/(?:[A-Za-z0-9._+@-]+\/?)*$/;
 const hasDotDot = (p: string) => p.split("/").some((s) => s === "." || s === "..");
@@ -80,10 +80,17 @@ const ExtraConfig = z
   .record(z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: "must be a Synapse config key (a-z, 0-9, _)" }), z.unknown())
   .describe("extra top-level Synapse config keys, written as given");
 
+const TypeName = z.enum(WORKER_TYPE_NAMES);
+// One type, a list of types, or "a+b" as Synapse's docker image writes it.
+export const WorkerTypes = z
+  .union([TypeName, z.array(TypeName).min(1), z.string().regex(/^[a-z_]+(\+[a-z_]+)+$/).pipe(z.transform((s) => s.split("+"))).pipe(z.array(TypeName))])
+  .transform((t): z.output<typeof TypeName>[] => (Array.isArray(t) ? t : [t]))
+  .describe("worker type from the catalogue, a list of types, or types joined with +");
+
 export const Worker = z
   .strictObject({
     name: WorkerName.describe("systemd instance name and worker_name"),
-    type: z.enum(WORKER_TYPE_NAMES).describe("worker type from the catalogue"),
+    type: WorkerTypes,
     listeners: z.array(Listener).default([]),
     log_config: AbsFile.optional().describe("worker_log_config; omitted means log to the journal"),
     config: ExtraConfig.optional(),
@@ -145,8 +152,20 @@ export const Master = z
       .default([{ type: "http", port: 8008, bind_addresses: ["::1", "127.0.0.1"], x_forwarded: true, resources: ["client", "federation"] }])
       .describe("the master's public listeners (replace homeserver.yaml's listeners)"),
     replication: Replication.prefault({ port: 9093 }),
+    replication_secret_path: AbsFile.optional().describe(
+      "file holding worker_replication_secret (authenticates replication; referenced, never copied)",
+    ),
   })
   .describe("the main Synapse process");
+
+export const Allocate = z
+  .strictObject({
+    preset: z.enum(Object.keys(PRESETS) as [keyof typeof PRESETS]).optional().describe("a named set of worker counts"),
+    counts: z.partialRecord(TypeName, z.number().int().min(0).max(1000)).optional().describe("workers per type; overrides the preset"),
+    first_port: Port.default(18101).describe("ports are handed out from here, skipping used ones"),
+    bind_address: IpAddress.default("127.0.0.1").describe("address the allocated listeners bind"),
+  })
+  .describe("workers made from counts per type or a preset: named <type><n>, ports allocated in order");
 
 export const Install = z
   .strictObject({
@@ -162,6 +181,11 @@ export const Spec = z
     master: Master.prefault({}),
     redis: Redis.prefault({}),
     workers: z.array(Worker).default([]),
+    allocate: Allocate.optional(),
+    outbound_federation_restricted_to: z
+      .array(WorkerName)
+      .optional()
+      .describe("only these workers send outbound federation (needs master.replication_secret_path)"),
     hardening: z.boolean().default(true).describe("ship the hardened drop-ins"),
     install: Install.prefault({}),
   })

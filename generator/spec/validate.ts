@@ -4,9 +4,12 @@ import type { Diagnostic } from "../diagnostics.js";
 import { formatPath, sortDiagnostics } from "../diagnostics.js";
 import { Spec } from "./schema.js";
 import { parseSpecText, locate, type SpecSource, type SpecPath } from "./source.js";
-import { crossFieldRules, forbiddenKeys, type Finding } from "./rules.js";
+import { crossFieldRules, forbiddenKeys, workerRules, type Finding } from "./rules.js";
+import { resolveWorkers, type ResolvedWorker } from "./allocate.js";
 
-export type Validated = { ok: true; spec: Spec; source: SpecSource } | { ok: false; diagnostics: Diagnostic[] };
+export type Validated =
+  | { ok: true; spec: Spec; workers: ResolvedWorker[]; source: SpecSource }
+  | { ok: false; diagnostics: Diagnostic[] };
 
 export function validateSpecText(file: string, text: string): Validated {
   const parsed = parseSpecText(file, text);
@@ -31,8 +34,12 @@ export function validateSpecText(file: string, text: string): Validated {
   // Cross-field rules run on the defaulted spec when it is well-formed, else on the
   // raw data, so a spec with a type error still gets its duplicate names reported.
   findings.push(...crossFieldRules(result.success ? result.data : parsed.data, source));
+  if (findings.length > 0 || !result.success) return { ok: false, diagnostics: dedupe(sortDiagnostics(findings.map(diag))) };
+  // Only a well-formed spec has workers to allocate and to check as a whole.
+  const workers = resolveWorkers(result.data);
+  findings.push(...workerRules(result.data, workers, source));
   if (findings.length > 0) return { ok: false, diagnostics: dedupe(sortDiagnostics(findings.map(diag))) };
-  return { ok: true, spec: result.data as Spec, source };
+  return { ok: true, spec: result.data, workers, source };
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
@@ -87,6 +94,15 @@ function fromZodIssue(issue: z.core.$ZodIssue): Finding[] {
       return [{ path, message: issue.origin === "array" ? `needs at least ${String(issue.minimum)} item(s)` : `${show(input)} is below the minimum ${String(issue.minimum)}` }];
     case "too_big":
       return [{ path, message: `${show(input)} is above the maximum ${String(issue.maximum)}` }];
+    case "invalid_union": {
+      // Report the alternative that got furthest: a wrong type on the union itself
+      // or a failed pattern says little; a deeper or more specific issue says more.
+      const branches = issue.errors
+        .map((b) => b.map((i) => ({ ...i, path: [...path, ...i.path] }) as z.core.$ZodIssue))
+        .filter((b) => b.length > 0 && !b.every((i) => i.path.length === path.length && (i.code === "invalid_type" || i.code === "invalid_format")));
+      const best = branches.sort((a, b) => Math.max(...b.map((i) => i.path.length)) - Math.max(...a.map((i) => i.path.length)))[0];
+      return best ? best.flatMap((i) => fromZodIssue({ ...i, input: (i as { input?: unknown }).input ?? input } as z.core.$ZodIssue)) : [{ path, message: `${show(input)} is not valid here` }];
+    }
     case "invalid_key":
       return issue.issues.flatMap((i) => fromZodIssue({ ...i, path: [...path, ...i.path] } as z.core.$ZodIssue)).map((f) => ({
         ...f,
