@@ -4,7 +4,7 @@
 // prefix/name splitting and GNU long names but rejects pax headers ('x'), so
 // pax is never written.
 import { gzipSync } from "node:zlib";
-import { Header } from "tar";
+import { Header } from "tar/header";
 import { parentDirs, type FileTree } from "../tree.js";
 
 export interface TarOptions {
@@ -91,7 +91,8 @@ function entryBlocks(path: string, mode: number, content: Buffer | null, mtime: 
   // drops a directory's trailing "/" when it splits a long path into
   // prefix+name, so read the header back and keep the exact path in a GNU
   // long-name record whenever it does not survive.
-  const needLongName = header.encode(block, 0) || new Header(block).path !== path;
+  // Only a path longer than the 100-byte name field can have been split.
+  const needLongName = header.encode(block, 0) || (path.length > 100 && new Header(block).path !== path);
   if (needLongName) out.push(...longNameBlocks(path, mtime));
   out.push(block);
   if (!isDir) out.push(content, padding(size));
