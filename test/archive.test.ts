@@ -1,7 +1,7 @@
 // Checks the tar/ar/deb writers against the real tools that consume their
 // output (GNU tar, dpkg-deb, dpkg-gencontrol, md5sum, lintian). Nothing is
 // mocked: if the tools accept the archives here, they accept them in use.
-import { test, describe, after, type TestContext } from "node:test";
+import { test, describe, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { gzip, tarArchive, tarGz } from "../generator/emit/tar.js";
 import { arArchive } from "../generator/emit/ar.js";
 import { buildDeb, formatDescription, installedSizeKiB, type DebInput } from "../generator/emit/deb.js";
 import { parentDirs, type TreeFile } from "../generator/tree.js";
+import { needTools, TOOL_ENV } from "./support.js";
 
 const MTIME = 1700000000; // 2023-11-14 22:13:20 UTC
 const MTIME_TEXT = "2023-11-14 22:13:20";
@@ -20,35 +21,6 @@ const work = mkdtempSync(join(tmpdir(), "archive-test-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 // ---------------------------------------------------------------- tools
-
-const toolCache = new Map<string, boolean>();
-function haveTool(name: string): boolean {
-  let ok = toolCache.get(name);
-  if (ok === undefined) {
-    const r = spawnSync(name, ["--version"], { stdio: "ignore" });
-    ok = r.error === undefined;
-    toolCache.set(name, ok);
-  }
-  return ok;
-}
-
-/**
- * Returns false (after skipping the test) when a tool is missing, except
- * under CI=true where a missing tool must fail: a green CI run has to mean
- * the archives were actually checked.
- */
-function needTools(t: TestContext, ...names: string[]): boolean {
-  const missing = names.filter((n) => !haveTool(n));
-  if (missing.length === 0) return true;
-  const reason = `missing tool(s): ${missing.join(", ")} (apt-get install dpkg dpkg-dev binutils tar gzip lintian)`;
-  if (process.env.CI === "true") assert.fail(`${reason}; CI=true, so this is a failure, not a skip`);
-  console.warn(`\n!!! SKIPPING "${t.name}": ${reason}\n`);
-  t.skip(reason);
-  return false;
-}
-
-// Fixed locale and zone so listings print the same everywhere.
-const TOOL_ENV = { ...process.env, TZ: "UTC", LC_ALL: "C" };
 
 interface RunOpts {
   cwd?: string;
