@@ -76,6 +76,8 @@ export interface Deployment {
   /** Set when media workers exist: the master stops serving media, this worker runs its background jobs. */
   readonly mediaBackgroundJobs?: string;
   readonly outboundFederationRestrictedTo: readonly string[];
+  /** Any metrics listener anywhere: Synapse serves nothing on it without enable_metrics. */
+  readonly enableMetrics: boolean;
   readonly replicationSecretPath?: string;
   /** The master's public listener, the reverse proxy's fallback. */
   readonly masterUpstream?: string;
@@ -179,6 +181,7 @@ export function buildDeployment(spec: Spec, resolved: readonly ResolvedWorker[],
       .filter((d): d is { key: SingleDuty; name: string } => d.name !== undefined),
     ...(mediaWorkers[0] !== undefined ? { mediaBackgroundJobs: mediaWorkers[0] } : {}),
     outboundFederationRestrictedTo: restricted,
+    enableMetrics: [...spec.master.listeners, ...resolved.flatMap((w) => w.listeners)].some((l) => l.type === "metrics"),
     ...(spec.master.replication_secret_path !== undefined ? { replicationSecretPath: spec.master.replication_secret_path } : {}),
     ...(masterPublic ? { masterUpstream: upstreamOf(masterPublic) } : {}),
     routesSource: ROUTES_SOURCE,

@@ -86,6 +86,13 @@ test("unix-socket listeners: octal mode written unquoted, instance_map by path",
   assert.deepEqual(parse(file(b, "conf.d/synapse-systemd.yaml")).instance_map.ev, { path: "/run/matrix-synapse/ev/replication.sock" });
 });
 
+test("a metrics listener turns on enable_metrics", () => {
+  const off = parse(file(mustBuild("workers: []\n"), "conf.d/synapse-systemd.yaml"));
+  assert.equal(off.enable_metrics, undefined);
+  const on = parse(file(mustBuild("workers:\n  - { name: a, type: client_reader, listeners: [{ type: metrics, port: 9101, bind_addresses: [127.0.0.1] }] }\n"), "conf.d/synapse-systemd.yaml"));
+  assert.equal(on.enable_metrics, true);
+});
+
 test("a replication secret is referenced by path, never copied", () => {
   const b = mustBuild("master:\n  replication_secret_path: /etc/matrix-synapse/replication.secret\noutbound_federation_restricted_to: [federation_sender1]\nallocate: { counts: { federation_sender: 1 } }\n");
   const shared = parse(file(b, "conf.d/synapse-systemd.yaml"));
