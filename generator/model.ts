@@ -201,6 +201,8 @@ export function buildDeployment(spec: Spec, resolved: readonly ResolvedWorker[],
       `${TAR_UNIT_DIR}/${UNIT.workerTemplate}.d`,
       workersDir,
       `/usr/lib/${spec.package.name}`,
+      `/usr/share/${spec.package.name}/nginx`,
+      `/usr/share/${spec.package.name}`,
     ],
     // matrix.org's package for bookworm ships the /lib path (see README: merged /usr).
     diversions: [
