@@ -107,6 +107,9 @@ export interface Deployment {
   readonly year: number;
 }
 
+/** /run/<this> is the master's runtime directory; each worker has /run/<this>/<name>. */
+export const RUNTIME_DIRECTORY = "matrix-synapse";
+
 /** Where units go in the tarball: the seed's path, so unpacking at / is its manual copy. */
 export const TAR_UNIT_DIR = "/etc/systemd/system";
 
@@ -166,7 +169,7 @@ export function buildDeployment(spec: Spec, resolved: readonly ResolvedWorker[],
     group: s.group,
     ...(s.environment_file !== null ? { environmentFile: s.environment_file } : {}),
     unit: UNIT,
-    runtimeDirectory: "matrix-synapse",
+    runtimeDirectory: RUNTIME_DIRECTORY,
     ...(underVarLib ? { stateDirectory: wd.slice("/var/lib/".length) } : {}),
     readWritePaths: underVarLib ? [] : [wd],
     logsDirectory: "matrix-synapse",

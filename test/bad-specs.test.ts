@@ -100,19 +100,29 @@ const CASES: { name: string; spec: string; expect: Expect[] }[] = [
     name: "two listeners on one socket",
     spec:
       "workers:\n  - name: a\n    type: client_reader\n    listeners:\n" +
-      "      - { path: /run/matrix-synapse/a.sock, resources: [client] }\n" +
-      "      - { path: /run/matrix-synapse/a.sock, resources: [client] }\n",
-    expect: [{ line: 6, col: 17, path: "workers[0].listeners[1].path", message: /^socket \/run\/matrix-synapse\/a\.sock is already used by workers\[0\]\.listeners\[0\]\.path/ }],
+      "      - { path: /run/matrix-synapse/a/c.sock, resources: [client] }\n" +
+      "      - { path: /run/matrix-synapse/a/c.sock, resources: [client] }\n",
+    expect: [{ line: 6, col: 17, path: "workers[0].listeners[1].path", message: /^socket \/run\/matrix-synapse\/a\/c\.sock is already used by workers\[0\]\.listeners\[0\]\.path/ }],
   },
   {
     name: "listener with both port and path, and one with neither",
     spec:
       "workers:\n  - name: a\n    type: client_reader\n    listeners:\n" +
-      "      - { port: 8090, path: /run/x.sock, resources: [client] }\n" +
+      "      - { port: 8090, path: /run/matrix-synapse/a/x.sock, resources: [client] }\n" +
       "      - { resources: [client] }\n",
     expect: [
       { line: 5, col: 9, path: "workers[0].listeners[0]", message: "give either port or path, not both" },
       { line: 6, col: 9, path: "workers[0].listeners[1]", message: "needs a port (TCP) or a path (unix socket)" },
+    ],
+  },
+  {
+    name: "hardened sockets outside the process's runtime directory",
+    spec:
+      "master:\n  replication: { path: /run/synapse/replication.sock }\n" +
+      "workers:\n  - name: a\n    type: client_reader\n    listeners: [{ path: /run/matrix-synapse/c.sock, resources: [client] }]\n",
+    expect: [
+      { line: 2, col: 24, path: "master.replication.path", message: /^must be directly in \/run\/matrix-synapse\/: with hardening on/ },
+      { line: 6, col: 25, path: "workers[0].listeners[0].path", message: /^must be directly in \/run\/matrix-synapse\/a\/: with hardening on, that runtime directory is the only place a can create a socket$/ },
     ],
   },
   {

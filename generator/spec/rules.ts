@@ -3,6 +3,7 @@
 import { WORKER_TYPES, allowedResources, workerType, type WorkerTypeName } from "../catalogue.js";
 import type { ResolvedWorker } from "./allocate.js";
 import type { Spec } from "./schema.js";
+import { RUNTIME_DIRECTORY } from "../model.js";
 import { locate, everyKey, type SpecSource, type SpecPath } from "./source.js";
 
 export interface Finding {
@@ -51,7 +52,19 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
   // Every listener of every process, to catch two on one port or socket.
   const endpoints: Endpoint[] = [];
   const master = obj(spec.master);
-  arr(master?.listeners).forEach((l, i) => checkListener(l, ["master", "listeners", i], undefined));
+  // Hardened (ProtectSystem=strict), a process can create sockets only in its own
+  // runtime directory: the master's /run/matrix-synapse, a worker's /run/matrix-synapse/<name>.
+  const hardened = spec.hardening !== false;
+  const checkSocketHome = (sock: string, path: SpecPath, owner: string | undefined) => {
+    const home = owner === undefined ? `/run/${RUNTIME_DIRECTORY}/` : `/run/${RUNTIME_DIRECTORY}/${owner}/`;
+    if (hardened && !(sock.startsWith(home) && !sock.slice(home.length).includes("/")))
+      out.push({
+        path,
+        message: `must be directly in ${home}: with hardening on, that runtime directory is the only place ${owner ?? "the master"} can create a socket`,
+        hint: `e.g. ${home}${owner === undefined ? "replication" : "http"}.sock (systemd creates the directory; Synapse does not)`,
+      });
+  };
+  arr(master?.listeners).forEach((l, i) => checkListener(l, ["master", "listeners", i], undefined, undefined));
   const repl = obj(master?.replication);
   if (repl) {
     const hasPort = repl.port !== undefined;
@@ -63,7 +76,10 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
         hint: "workers reach the master through instance_map.main, which points at this listener",
       });
     if (num(repl.port) !== undefined) endpoints.push({ what: `port ${String(repl.port)}`, path: ["master", "replication", "port"] });
-    if (str(repl.path)) endpoints.push({ what: `socket ${String(repl.path)}`, path: ["master", "replication", "path"] });
+    if (str(repl.path)) {
+      endpoints.push({ what: `socket ${String(repl.path)}`, path: ["master", "replication", "path"] });
+      checkSocketHome(String(repl.path), ["master", "replication", "path"], undefined);
+    }
   }
 
   const seenNames = new Map<string, SpecPath>();
@@ -82,7 +98,7 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
       else seenNames.set(name, ["workers", i, "name"]);
     }
     const types = typesOf(worker.type);
-    arr(worker.listeners).forEach((l, j) => checkListener(l, ["workers", i, "listeners", j], types));
+    arr(worker.listeners).forEach((l, j) => checkListener(l, ["workers", i, "listeners", j], types, name));
     const extra = obj(worker.config);
     for (const key of Object.keys(extra ?? {})) {
       if (RESERVED_WORKER_KEYS.has(key))
@@ -134,7 +150,7 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
   }
   return out;
 
-  function checkListener(l: unknown, path: SpecPath, types: WorkerTypeName[] | undefined): void {
+  function checkListener(l: unknown, path: SpecPath, types: WorkerTypeName[] | undefined, owner: string | undefined): void {
     const listener = obj(l);
     if (!listener) return;
     const port = num(listener.port);
@@ -146,6 +162,7 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
         message: listener.port === undefined ? "needs a port (TCP) or a path (unix socket)" : "give either port or path, not both",
         hint: "Synapse: \"Can not have both a UNIX socket and an IP/port declared for the same resource!\"",
       });
+    if (sock !== undefined) checkSocketHome(sock, [...path, "path"], owner);
     if (sock !== undefined && lt !== "http")
       out.push({ path: [...path, "path"], message: `a ${lt} listener cannot use a unix socket (Synapse refuses it at start)` });
     if (listener.mode !== undefined && sock === undefined)
