@@ -90,11 +90,7 @@ async function cmdBuild(argv: { spec?: string; out: string; format: string | str
 function printTable(out: string, shown: { path: string; content: Buffer }[], total: number): void {
   const rows = shown.map((f) => [join(out, f.path), String(f.content.length), sha(f.content)]);
   rows.push([join(out, "tree/"), "", "staging tree (see MANIFEST)"]);
-  const w0 = Math.max(4, ...rows.map((r) => r[0]!.length));
-  const w1 = Math.max(4, ...rows.map((r) => r[1]!.length));
-  const line = (r: string[]) => `${r[0]!.padEnd(w0)}  ${r[1]!.padStart(w1)}  ${r[2]}`;
-  process.stdout.write(line(["path", "size", "sha256"]) + "\n");
-  for (const r of rows) process.stdout.write(line(r) + "\n");
+  process.stdout.write(columns([["path", "size", "sha256"], ...rows]));
   process.stdout.write(`wrote ${total} files to ${out} (listed with sizes and sha256 in ${join(out, "MANIFEST")})\n`);
 }
 
@@ -117,11 +113,18 @@ async function cmdValidate(argv: { spec?: string; json: boolean }): Promise<numb
   }
   const d = r.deployment;
   process.stdout.write(`${file}: valid. ${d.workers.length} worker${d.workers.length === 1 ? "" : "s"}:\n`);
-  for (const w of d.workers) {
+  const rows = d.workers.map((w) => {
     const ls = w.listeners.map((l) => (l.path ?? `${(l.bindAddresses ?? ["*"]).join(",")}:${l.port}`) + ` [${l.resources.join(",")}]`);
-    process.stdout.write(`  ${w.unit}  ${w.type}  ${ls.join(" ") || "(no listeners)"}\n`);
-  }
+    return [`  ${w.unit}`, w.type, ls.join(" ") || "(no listeners)"];
+  });
+  process.stdout.write(columns(rows));
   return 0;
+}
+
+/** Rows as aligned columns, two spaces apart; the last column is left ragged. */
+function columns(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n").join("");
 }
 
 function cmdInit(argv: { path: string; force: boolean }): number {
