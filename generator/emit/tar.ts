@@ -32,10 +32,11 @@ export function tarArchive(files: FileTree, opts: TarOptions): Buffer {
   if (!Number.isInteger(opts.mtime) || opts.mtime < 0 || opts.mtime > MAX_MTIME) {
     throw new Error(`tar mtime must be an integer number of seconds in [0, ${MAX_MTIME}], got ${opts.mtime}`);
   }
-  checkPaths(files);
+  const dirs = parentDirs(files);
+  checkPaths(files, dirs);
 
   const entries: Entry[] = [
-    ...parentDirs(files).map((d) => ({ path: d, mode: DIR_MODE, content: null })),
+    ...dirs.map((d) => ({ path: d, mode: DIR_MODE, content: null })),
     ...files.map((f) => ({ path: f.path, mode: f.mode, content: f.content })),
   ];
   // A directory "a/" sorts before everything under it because it is a
@@ -45,9 +46,7 @@ export function tarArchive(files: FileTree, opts: TarOptions): Buffer {
 
   const mtime = new Date(opts.mtime * 1000);
   const chunks: Buffer[] = [];
-  for (const e of entries) {
-    chunks.push(...entryBlocks(prefix + e.path, e.mode, e.content, mtime));
-  }
+  for (const e of entries) entryBlocks(chunks, prefix + e.path, e.mode, e.content, mtime);
   chunks.push(Buffer.alloc(2 * BLOCK));
   return Buffer.concat(chunks);
 }
@@ -70,7 +69,8 @@ export function tarGz(files: FileTree, opts: TarOptions): Buffer {
   return gzip(tarArchive(files, opts));
 }
 
-function entryBlocks(path: string, mode: number, content: Buffer | null, mtime: Date): Buffer[] {
+// Appends the entry's blocks to `out` (one list for the whole archive, joined once).
+function entryBlocks(out: Buffer[], path: string, mode: number, content: Buffer | null, mtime: Date): void {
   const isDir = content === null;
   const size = isDir ? 0 : content.length;
   const header = new Header({
@@ -85,7 +85,6 @@ function entryBlocks(path: string, mode: number, content: Buffer | null, mtime: 
     gname: "root",
   });
   const block = Buffer.alloc(BLOCK);
-  const out: Buffer[] = [];
   // encode() reports when the path did not fit the ustar name+prefix fields
   // (or is not ASCII); the other fields are range-checked above. It also
   // drops a directory's trailing "/" when it splits a long path into
@@ -95,9 +94,13 @@ function entryBlocks(path: string, mode: number, content: Buffer | null, mtime: 
   const needLongName = header.encode(block, 0) || (path.length > 100 && new Header(block).path !== path);
   if (needLongName) out.push(...longNameBlocks(path, mtime));
   out.push(block);
-  if (!isDir) out.push(content, padding(size));
-  return out;
+  if (!isDir) {
+    out.push(content);
+    if (size % BLOCK !== 0) out.push(ZEROS.subarray(0, BLOCK - (size % BLOCK)));
+  }
 }
+
+const ZEROS = Buffer.alloc(BLOCK);
 
 // GNU long-name record ('L'): both GNU tar and dpkg's extractor apply its
 // body to the next header. It is what `tar --format=gnu` (dpkg-deb) emits.
@@ -125,7 +128,7 @@ function padding(size: number): Buffer {
 
 // Reject trees that would produce ambiguous or unsafe archives rather than
 // silently writing them.
-function checkPaths(files: FileTree): void {
+function checkPaths(files: FileTree, dirs: readonly string[]): void {
   const seen = new Set<string>();
   for (const f of files) {
     const p = f.path;
@@ -141,7 +144,7 @@ function checkPaths(files: FileTree): void {
     if (seen.has(p)) throw new Error(`tar: duplicate path ${p}`);
     seen.add(p);
   }
-  for (const d of parentDirs(files)) {
+  for (const d of dirs) {
     const asFile = d.slice(0, -1);
     if (seen.has(asFile)) throw new Error(`tar: ${asFile} is both a file and a directory`);
   }
