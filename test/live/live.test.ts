@@ -13,6 +13,10 @@
 // lifecycle checks, the tarball overlay proves the same running state on a fresh system.
 // The one-of-each spec (21 workers, every type) gets one lean .deb overlay: everything active and
 // answering on every listener, and Synapse's own config loader run on each unit's config paths.
+// The "upgrade" case (test/live/upgrade-v1.yaml -> upgrade-v2.yaml, one overlay for the .deb and one
+// for the tarball) checks an upgrade's effect on running services: the dropped worker stopped and
+// disabled, an admin-disabled instance left down, the master and then the enabled workers restarted,
+// and after remove nothing of ours running while Synapse's homeserver.yaml and signing key stay.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
@@ -348,9 +352,9 @@ async function dumpJournals(units: string[]): Promise<void> {
   }
 }
 
-/** A named test whose failure prints the journals of the units involved. */
-function step(name: string, units: () => string[], fn: () => Promise<void>, timeoutMs = 180_000): void {
-  test(name, { timeout: timeoutMs }, async () => {
+/** A named test whose failure prints the journals of the units involved (todo: a known gap, reported, not failing the run). */
+function step(name: string, units: () => string[], fn: () => Promise<void>, timeoutMs = 180_000, todo?: string): void {
+  test(name, { timeout: timeoutMs, todo }, async () => {
     try {
       await fn();
     } catch (e) {
@@ -748,6 +752,175 @@ function leanSuite(c: SpecCase, ctx: { artifacts?: Artifacts }): void {
   });
 }
 
+// ------------------------------------------------------------------ upgrade (running services)
+
+// test/lifecycle.test.ts checks the upgrade's files, links and records in a chroot; this checks
+// what only a running systemd shows: which units run after an upgrade, and that they restarted.
+const UPGRADE = "upgrade";
+const UPGRADE_SPECS = ["test/live/upgrade-v1.yaml", "test/live/upgrade-v2.yaml"].map((f) => path.join(REPO, f));
+const PKG = "matrix-synapse-workers"; // the specs keep the default package name
+const HOMESERVER = "/etc/matrix-synapse/homeserver.yaml";
+
+interface UpgradePlan {
+  v1: SpecCase;
+  v2: SpecCase;
+  dropped: Worker; // in v1 only
+  added: Worker; // in v2 only
+  disabled: Worker; // in both; the admin disables it before the upgrade
+  restarted: Worker[]; // in both and still enabled: the upgrade must restart them
+}
+
+function upgradePlan(): UpgradePlan {
+  const [v1, v2] = UPGRADE_SPECS.map((f, i) => specCase(`${UPGRADE} v${i + 1}`, f));
+  const has = (c: SpecCase, w: Worker): boolean => c.workers.some((x) => x.name === w.name);
+  const dropped = v1!.workers.filter((w) => !has(v2!, w));
+  const added = v2!.workers.filter((w) => !has(v1!, w));
+  const kept = v1!.workers.filter((w) => has(v2!, w));
+  assert.ok(v1!.workers.length === 3 && dropped.length === 1 && added.length === 1 && kept.length === 2, "upgrade specs: 3 workers, one dropped, one added");
+  // the admin disables the last kept worker (client_reader1); the first (federation_reader1) stays enabled
+  return { v1: v1!, v2: v2!, dropped: dropped[0]!, added: added[0]!, disabled: kept[1]!, restarted: [kept[0]!] };
+}
+
+/** Id and the given properties of each unit (one exec). */
+async function unitProps(units: string[], props: string[]): Promise<Map<string, Record<string, string>>> {
+  const out = await shOk(`systemctl show ${["Id", ...props].map((p) => `-p ${p}`).join(" ")} ${units.join(" ")}`);
+  const m = new Map<string, Record<string, string>>();
+  for (const block of out.trim().split(/\n\n+/)) {
+    const kv = Object.fromEntries(block.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    m.set(kv.Id ?? "?", kv);
+  }
+  return m;
+}
+
+/** "active enabled" etc. of one unit (is-active/is-enabled print their answer even when they exit 1). */
+async function activeEnabled(unit: string): Promise<string> {
+  return (await shOk(`echo "$(systemctl is-active ${unit}) $(systemctl is-enabled ${unit})"`)).trim();
+}
+
+const secs = (t: number): string => `${((Date.now() - t) / 1000).toFixed(1)}s`;
+
+function upgradeSuite(via: "deb" | "tar", plan: UpgradePlan, ctx: { v1?: Artifacts; v2?: Artifacts }): void {
+  const { v1, v2, dropped, added, disabled, restarted } = plan;
+  const all = [MASTER, ...new Set([...v1.workers, ...v2.workers].map((w) => w.unit))];
+  const units = (): string[] => all;
+  const gen = (a?: Artifacts): { deb: string; tar: string } => {
+    assert.ok(a?.kind === "generated", "the upgrade case needs the generator's packages");
+    return a;
+  };
+  const lib = `/usr/lib/${PKG}`;
+  const pids: { beforeUpgrade?: Map<string, { pid: number; state: string }> } = {};
+
+  describe(`${UPGRADE}: ${via === "deb" ? ".deb" : ".tar.gz"}`, () => {
+    before(async () => {
+      await harness(["boot"]);
+    });
+    after(async () => {
+      await harness(["stop"]);
+    });
+
+    step(`a. install v1 (${v1.workers.length} workers, ${via === "deb" ? "dpkg -i" : "install --start"}): every unit active, every listener answers`, units, async () => {
+      let t = Date.now();
+      await installArtifacts(ctx.v1!, via);
+      note(`install v1 took ${secs(t)}`);
+      t = Date.now();
+      const s = await pollUnits(unitsOf(v1), (s) => [...s.values()].every((v) => v.state === "active"));
+      note(`${fmt(s)} (${secs(t)})`);
+      for (const [u, v] of s) assert.equal(v.state, "active", u);
+      await waitHttp(endpointsOf(v1));
+    }, 360_000);
+
+    step(`b. the admin runs systemctl disable --now ${disabled.unit}`, units, async () => {
+      await shOk(`systemctl disable --now --quiet ${disabled.unit}`);
+      assert.equal(await activeEnabled(disabled.unit), "inactive disabled");
+      pids.beforeUpgrade = await unitStates(unitsOf(v1));
+      note(`before the upgrade: ${fmt(pids.beforeUpgrade)}`);
+    });
+
+    const how = via === "deb" ? "dpkg -i --force-confdef --force-confold" : "its install script from an unpacked tree";
+    step(`c. upgrade to v2 (${how}): ${dropped.name} dropped, ${added.name} added`, units, async () => {
+      const a = gen(ctx.v2);
+      await harness(["copy-in", via === "deb" ? a.deb : a.tar, via === "deb" ? "/root/v2.deb" : "/root/v2.tar.gz"]);
+      const t = Date.now();
+      const out =
+        via === "deb"
+          ? await shOk("dpkg -i --force-confdef --force-confold /root/v2.deb 2>&1", 300_000)
+          : await shOk(`rm -rf /tmp/v2 && mkdir /tmp/v2 && tar -xzf /root/v2.tar.gz -C /tmp/v2 && /tmp/v2${lib}/install 2>&1`, 300_000);
+      note(`upgrade took ${secs(t)}`);
+      for (const l of out.trim().split("\n")) note(`| ${l}`);
+      if (via === "deb") assert.match(await shOk(`dpkg-query -W -f='\${Version}' ${PKG}`), /^1\.1\.0/);
+    }, 360_000);
+
+    step(`d. the dropped ${dropped.name}: inactive, disabled, its config gone`, units, async () => {
+      assert.equal(await activeEnabled(dropped.unit), "inactive disabled");
+      await shOk(`! test -e ${dropped.config}`);
+    });
+
+    step(`e. the admin-disabled ${disabled.name} stays disabled and inactive`, units, async () => {
+      assert.equal(await activeEnabled(disabled.unit), "inactive disabled");
+    });
+
+    step(`f. the master, then ${restarted.map((w) => w.name).join(", ")}, restarted (new MainPIDs, master first)`, units, async () => {
+      const who = [MASTER, ...restarted.map((w) => w.unit)];
+      const s = await pollUnits(who, (s) => [...s].every(([u, v]) => v.state === "active" && v.pid > 0 && v.pid !== pids.beforeUpgrade?.get(u)?.pid), 30);
+      note(`after the upgrade: ${fmt(s)}`);
+      for (const [u, v] of s) {
+        assert.equal(v.state, "active", u);
+        assert.notEqual(v.pid, pids.beforeUpgrade?.get(u)?.pid, `${u} kept MainPID ${v.pid}: not restarted by the upgrade`);
+      }
+      // each worker left `active` (its restart began) only after the restarted master was active again
+      const p = await unitProps(who, ["ActiveExitTimestampMonotonic", "ActiveEnterTimestampMonotonic", "NRestarts"]);
+      const m = p.get(MASTER)!;
+      const up = Number(m.ActiveEnterTimestampMonotonic);
+      for (const w of restarted) {
+        const x = p.get(w.unit)!;
+        const down = Number(x.ActiveExitTimestampMonotonic);
+        note(`${w.unit}: restart began ${((down - up) / 1e6).toFixed(2)}s after the master was active again; NRestarts=${x.NRestarts}`);
+        assert.ok(down >= up, `${w.unit} restarted before the master was up again (worker left active at ${down}, master active at ${up})`);
+        assert.equal(x.NRestarts, "0", `${w.unit} was restarted by Restart= (crashed?), not by the upgrade`);
+      }
+    }, 120_000);
+
+    // KNOWN GAP (generator, not this test): on upgrade the postinst and the install script only
+    // try-restart, which never starts a unit that is not running, so a worker added by the new
+    // spec is enabled but stays inactive until the target is started again. Reported; when the
+    // generator starts new workers on upgrade, this passes and the todo goes.
+    step(`g. the new ${added.name}: enabled and active right after the upgrade`, () => [added.unit], async () => {
+      const s = await pollUnits([added.unit], (s) => s.get(added.unit)!.state === "active", 5);
+      note(fmt(s));
+      assert.equal(await activeEnabled(added.unit), "active enabled", `${added.unit} after the upgrade`);
+    }, 60_000, "the upgrade only try-restarts: a worker added by the new spec is enabled but not started");
+
+    step(`h. systemctl start ${TARGET}: ${added.name} comes up, ${disabled.name} stays down`, units, async () => {
+      const t = Date.now();
+      await shOk(`systemctl start ${TARGET}`, 120_000);
+      const s = await pollUnits([added.unit], (s) => s.get(added.unit)!.state === "active", 30);
+      note(`${fmt(s)} (${secs(t)})`);
+      assert.equal(await activeEnabled(added.unit), "active enabled");
+      assert.equal(await activeEnabled(disabled.unit), "inactive disabled");
+    }, 120_000);
+
+    step("h. every active unit answers on its listeners", units, async () => {
+      const active: SpecCase = { ...v2, workers: [] };
+      const s = await unitStates(unitsOf(v2));
+      for (const w of v2.workers) if (s.get(w.unit)!.state === "active") active.workers.push(w);
+      note(`active workers: ${active.workers.map((w) => w.name).join(", ")}`);
+      assert.deepEqual(active.workers.map((w) => w.name).sort(), v2.workers.filter((w) => w.name !== disabled.name).map((w) => w.name).sort());
+      await waitHttp(endpointsOf(active));
+    });
+
+    step(`i. ${via === "deb" ? "dpkg -r" : "uninstall"}: every unit of ours inactive; homeserver.yaml and the signing key stay`, units, async () => {
+      const t = Date.now();
+      const out = await shOk(via === "deb" ? `dpkg -r ${PKG} 2>&1` : `${lib}/uninstall 2>&1`, 300_000);
+      note(`remove took ${secs(t)}`);
+      for (const l of out.trim().split("\n")) note(`| ${l}`);
+      const s = await pollUnits([TARGET, ...all], (s) => [...s.values()].every((v) => v.state === "inactive"), 30);
+      note(fmt(s));
+      for (const [u, v] of s) assert.equal(v.state, "inactive", u);
+      await shOk(`test -s ${HOMESERVER} && test -s ${KEY}`);
+    }, 360_000);
+  });
+}
+
 const prereq = await missingPrerequisite();
 if (prereq !== undefined) {
   if (process.env.CI === "true") {
@@ -776,6 +949,22 @@ if (prereq !== undefined) {
         after(() => rmSync(ctx.out, { recursive: true, force: true }));
         if (c.lean) leanSuite(c, ctx);
         else specSuite(c, ctx);
+      });
+    }
+
+    if (!ONLY || ONLY.includes(UPGRADE)) {
+      const ctx: { v1?: Artifacts; v2?: Artifacts } = {};
+      const outs = [0, 1].map(() => mkdtempSync(path.join(tmpdir(), "live-upgrade-")));
+      describe(UPGRADE, { skip: GENERATED ? false : "needs the generator's packages (LIVE_HANDWRITTEN=1 or CLI not built)" }, () => {
+        const plan = GENERATED ? upgradePlan() : undefined;
+        before(async () => {
+          [ctx.v1, ctx.v2] = await Promise.all([buildArtifacts(plan!.v1, outs[0]!), buildArtifacts(plan!.v2, outs[1]!)]);
+        });
+        after(() => outs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+        if (plan) {
+          upgradeSuite("deb", plan, ctx);
+          upgradeSuite("tar", plan, ctx);
+        }
       });
     }
   });
