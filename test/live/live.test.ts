@@ -16,6 +16,7 @@
 // The "upgrade" case (test/live/upgrade-v1.yaml -> upgrade-v2.yaml, one overlay for the .deb and one
 // for the tarball) checks an upgrade's effect on running services: the dropped worker stopped and
 // disabled, an admin-disabled instance left down, the master and then the enabled workers restarted,
+// the worker the new spec adds started,
 // and after remove nothing of ours running while Synapse's homeserver.yaml and signing key stay.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -352,9 +353,9 @@ async function dumpJournals(units: string[]): Promise<void> {
   }
 }
 
-/** A named test whose failure prints the journals of the units involved (todo: a known gap, reported, not failing the run). */
-function step(name: string, units: () => string[], fn: () => Promise<void>, timeoutMs = 180_000, todo?: string): void {
-  test(name, { timeout: timeoutMs, todo }, async () => {
+/** A named test whose failure prints the journals of the units involved. */
+function step(name: string, units: () => string[], fn: () => Promise<void>, timeoutMs = 180_000): void {
+  test(name, { timeout: timeoutMs }, async () => {
     try {
       await fn();
     } catch (e) {
@@ -880,15 +881,12 @@ function upgradeSuite(via: "deb" | "tar", plan: UpgradePlan, ctx: { v1?: Artifac
       }
     }, 120_000);
 
-    // KNOWN GAP (generator, not this test): on upgrade the postinst and the install script only
-    // try-restart, which never starts a unit that is not running, so a worker added by the new
-    // spec is enabled but stays inactive until the target is started again. Reported; when the
-    // generator starts new workers on upgrade, this passes and the todo goes.
+    // try-restart never starts a stopped unit: the upgrade must start a worker the new spec adds.
     step(`g. the new ${added.name}: enabled and active right after the upgrade`, () => [added.unit], async () => {
       const s = await pollUnits([added.unit], (s) => s.get(added.unit)!.state === "active", 5);
       note(fmt(s));
       assert.equal(await activeEnabled(added.unit), "active enabled", `${added.unit} after the upgrade`);
-    }, 60_000, "the upgrade only try-restarts: a worker added by the new spec is enabled but not started");
+    }, 60_000);
 
     step(`h. systemctl start ${TARGET}: ${added.name} comes up, ${disabled.name} stays down`, units, async () => {
       const t = Date.now();
