@@ -112,7 +112,8 @@ async function cmdValidate(argv: { spec?: string; json: boolean }): Promise<numb
     return 1;
   }
   const d = r.deployment;
-  process.stdout.write(`${file}: valid. ${d.workers.length} worker${d.workers.length === 1 ? "" : "s"}:\n`);
+  const n = d.workers.length;
+  process.stdout.write(`${file}: valid. ${n} worker${n === 1 ? "" : "s"}${n > 0 ? ":" : "."}\n`);
   const rows = d.workers.map((w) => {
     const ls = w.listeners.map((l) => (l.path ?? `${(l.bindAddresses ?? ["*"]).join(",")}:${l.port}`) + ` [${l.resources.join(",")}]`);
     return [`  ${w.unit}`, w.type, ls.join(" ") || "(no listeners)"];

@@ -94,6 +94,14 @@ test("lintian: 0 errors and 0 warnings on the .deb", (t) => {
   assert.deepEqual(bad, []);
 });
 
+test("an empty spec is valid: every key at its default, no workers", () => {
+  for (const input of ["", "# only a comment\n"]) {
+    const r = cli(["validate", "-"], { input });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /valid\. 0 workers\.\n$/);
+  }
+});
+
 test("validate: prints the workers; --json is machine-readable; invalid exits 1", () => {
   const ok = cli(["validate"]);
   assert.equal(ok.status, 0, ok.stderr);

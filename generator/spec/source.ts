@@ -36,7 +36,9 @@ export function parseSpecText(file: string, text: string): Parsed {
     const second = list[1];
     at(second?.range[0] ?? 0, "the spec must be a single YAML document", "remove the '---' separator and merge the documents");
   }
-  if (diagnostics.length > 0 || source.doc === undefined) return { source, data: undefined, diagnostics };
+  if (diagnostics.length > 0) return { source, data: undefined, diagnostics };
+  // An empty file (or only comments) is an empty spec: every key at its default.
+  if (source.doc === undefined) return { source, data: {}, diagnostics };
   const data: unknown = source.doc.toJS({ maxAliasCount: 100 }) ?? {};
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     at(0, "the spec must be a YAML mapping (key: value pairs) at the top level");
