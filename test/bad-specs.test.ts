@@ -37,6 +37,11 @@ const CASES: { name: string; spec: string; expect: Expect[] }[] = [
     expect: [{ line: 2, col: 1, path: "", message: "the spec must be a single YAML document" }],
   },
   {
+    name: "an alias bomb",
+    spec: "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+    expect: [{ line: 1, col: 1, path: "", message: /^the spec cannot be read: Excessive alias count/, hint: "use fewer YAML aliases (*name)" }],
+  },
+  {
     name: "not a mapping",
     spec: "- a\n- b\n",
     expect: [{ line: 1, col: 1, path: "", message: /must be a YAML mapping/ }],

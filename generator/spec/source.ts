@@ -39,7 +39,14 @@ export function parseSpecText(file: string, text: string): Parsed {
   if (diagnostics.length > 0) return { source, data: undefined, diagnostics };
   // An empty file (or only comments) is an empty spec: every key at its default.
   if (source.doc === undefined) return { source, data: {}, diagnostics };
-  const data: unknown = source.doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let data: unknown;
+  try {
+    data = source.doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    // The yaml library refuses alias expansions that would blow up ("billion laughs").
+    at(0, `the spec cannot be read: ${e instanceof Error ? e.message : String(e)}`, "use fewer YAML aliases (*name)");
+    return { source, data: undefined, diagnostics };
+  }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     at(0, "the spec must be a YAML mapping (key: value pairs) at the top level");
     return { source, data: undefined, diagnostics };
