@@ -182,6 +182,11 @@ const CASES: { name: string; spec: string; expect: Expect[] }[] = [
     ],
   },
   {
+    name: "the name of Synapse's own package",
+    spec: "package: { name: matrix-synapse-py3 }\n",
+    expect: [{ line: 1, col: 18, path: "package.name", message: /^"matrix-synapse-py3" is the name of Synapse's own package/ }],
+  },
+  {
     name: "mode written as a decimal number",
     spec: "workers:\n  - name: a\n    type: client_reader\n    listeners: [{ path: /run/matrix-synapse/a/c.sock, mode: 660, resources: [client] }]\n",
     expect: [{ line: 4, col: 61, path: "workers[0].listeners[0].mode", message: "expected a string, got the number 660" }],

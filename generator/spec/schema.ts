@@ -102,6 +102,9 @@ export const Package = z
     name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9+.-]+$/, { message: "must be a Debian package name (a-z, 0-9, + . -)" })
+      .refine((n) => n !== "matrix-synapse" && n !== "matrix-synapse-py3", {
+        message: "is the name of Synapse's own package, which this package installs beside, never replaces",
+      })
       .default("matrix-synapse-workers"),
     version: z
       .string()
