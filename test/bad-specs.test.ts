@@ -182,6 +182,11 @@ const CASES: { name: string; spec: string; expect: Expect[] }[] = [
     ],
   },
   {
+    name: "a Redis socket hardening hides",
+    spec: "redis: { path: /tmp/redis.sock }\n",
+    expect: [{ line: 1, col: 16, path: "redis.path", message: /^is in a temporary directory, which PrivateTmp=true \(hardening\) hides from Synapse$/ }],
+  },
+  {
     name: "the name of Synapse's own package",
     spec: "package: { name: matrix-synapse-py3 }\n",
     expect: [{ line: 1, col: 18, path: "package.name", message: /^"matrix-synapse-py3" is the name of Synapse's own package/ }],

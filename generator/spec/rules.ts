@@ -111,6 +111,14 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
     }
   });
 
+  const redisPath = str(obj(spec.redis)?.path);
+  if (hardened && redisPath !== undefined && /^\/(var\/)?tmp\//.test(redisPath))
+    out.push({
+      path: ["redis", "path"],
+      message: "is in a temporary directory, which PrivateTmp=true (hardening) hides from Synapse",
+      hint: "point Redis's unixsocket at /run/redis/redis-server.sock, as Debian's redis-server package can",
+    });
+
   const synapse = obj(spec.synapse);
   if (synapse) {
     const paths = arr(synapse.config_paths).map(str);
