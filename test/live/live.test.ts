@@ -18,13 +18,18 @@
 // disabled, an admin-disabled instance left down, the master and then the enabled workers restarted,
 // the worker the new spec adds started,
 // and after remove nothing of ours running while Synapse's homeserver.yaml and signing key stay.
+// The "unix sockets" case (test/live/unix-sockets.yaml, one .deb overlay) puts the master's replication
+// listener and the workers' listeners on unix sockets in their runtime dirs and checks the hardened
+// runtime-directory layout: socket modes, replication both ways over the sockets, stopping one worker
+// removes only its own dir, restarting (or kill -9 of) the master alone leaves the workers' sockets.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
 
 // dist/test/live/live.test.js -> repo root (the harness and the spec live in the sources)
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -99,6 +104,7 @@ interface Listener {
   type: string;
   port?: number;
   path?: string;
+  mode?: string;
   bindAddresses?: string[];
   resources: string[];
 }
@@ -114,8 +120,13 @@ interface SpecCase {
   /** spec file for the CLI; undefined = the embedded example */
   spec?: string;
   workers: Worker[];
-  /** one .deb overlay: start, listeners, Synapse's config loader, exposure (no tarball, no lifecycle) */
-  lean?: boolean;
+  /** the master's replication socket (spec master.replication.path); undefined: TCP 127.0.0.1:9093 */
+  mainSocket?: string;
+  /**
+   * full: .deb lifecycle + tarball overlays; lean: one .deb overlay (start, listeners, Synapse's config
+   * loader, exposure); sockets: one .deb overlay, unix-socket runtime directories under stop/restart
+   */
+  suite: "full" | "lean" | "sockets";
 }
 
 /** The workers of a spec (undefined: the embedded example), from the generator itself. */
@@ -134,12 +145,17 @@ function loadWorkers(spec?: string): Worker[] {
   return doc.workers;
 }
 
-const specCase = (title: string, spec?: string, lean = false): SpecCase => ({ title, spec, workers: loadWorkers(spec), lean });
+const specCase = (title: string, spec?: string, suite: SpecCase["suite"] = "full"): SpecCase => {
+  const master = spec ? (parseYaml(readFileSync(spec, "utf8")) as { master?: { replication?: { path?: string } } } | null)?.master : undefined;
+  return { title, spec, workers: loadWorkers(spec), mainSocket: master?.replication?.path, suite };
+};
 const ALL_CASES: SpecCase[] = [
   specCase("embedded example"), // the seed's: one federation_reader on 127.0.0.1:8083
   specCase("four workers", path.join(REPO, "test/live/four-workers.yaml")),
   // 21 workers, one of every type, <type>1 from port 18101; stream writers add a replication listener
-  specCase("one of each", path.join(REPO, "fixtures/one-of-each.yaml"), true),
+  specCase("one of each", path.join(REPO, "fixtures/one-of-each.yaml"), "lean"),
+  // the master's replication and three workers' listeners on unix sockets in their runtime dirs
+  specCase("unix sockets", path.join(REPO, "test/live/unix-sockets.yaml"), "sockets"),
 ];
 const ONLY = process.env.LIVE_CASES?.split(",").map((t) => t.trim());
 const CASES = ALL_CASES.filter((c) => !ONLY || ONLY.includes(c.title));
@@ -147,26 +163,28 @@ const CASES = ALL_CASES.filter((c) => !ONLY || ONLY.includes(c.title));
 const workerUnit = (name: string): string => `matrix-synapse-worker@${name}.service`;
 const unitsOf = (c: SpecCase): string[] => [MASTER, ...c.workers.map((w) => w.unit)];
 
+/** An HTTP probe: a URL, or "<socket>|http://localhost/<path>" for a unix-socket listener. */
+const viaSocket = (sock: string, p = "/health"): string => `${sock}|http://localhost${p}`;
+
+/** The probe of one worker listener: federation readers' version endpoint, else /health. */
+function probeOf(w: Worker, l: Listener): string {
+  assert.equal(l.type, "http", `${w.name}: the live suite probes http listeners only: ${JSON.stringify(l)}`);
+  const p = w.type === "federation_reader" && l.resources.includes("federation") ? "/_matrix/federation/v1/version" : "/health";
+  if (l.path !== undefined) return viaSocket(l.path, p);
+  assert.ok(l.port !== undefined, `${w.name}: listener with neither port nor path: ${JSON.stringify(l)}`);
+  const bind = l.bindAddresses?.[0] ?? "127.0.0.1";
+  const host = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind; // a wildcard answers on loopback
+  return `http://${host.includes(":") ? `[${host}]` : host}:${l.port}${p}`;
+}
+
 /**
  * Every HTTP endpoint the running stack must answer with 200: the master's public listener and
  * its replication listener (instance_map.main), and every listener of every worker, replication
  * listeners included (Synapse mounts /health on every http listener).
  */
 function endpointsOf(c: SpecCase): string[] {
-  const urls = ["http://127.0.0.1:8008/_matrix/client/versions", "http://127.0.0.1:9093/health"];
-  for (const w of c.workers)
-    for (const l of w.listeners) {
-      // the specs here use TCP http listeners only; anything else would need another probe
-      assert.ok(l.type === "http" && l.port !== undefined, `${w.name}: the live suite probes TCP http listeners only: ${JSON.stringify(l)}`);
-      const bind = l.bindAddresses?.[0] ?? "127.0.0.1";
-      const host = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind; // a wildcard answers on loopback
-      const base = `http://${host.includes(":") ? `[${host}]` : host}:${l.port}`;
-      urls.push(
-        w.type === "federation_reader" && l.resources.includes("federation")
-          ? `${base}/_matrix/federation/v1/version`
-          : `${base}/health`,
-      );
-    }
+  const urls = ["http://127.0.0.1:8008/_matrix/client/versions", c.mainSocket ? viaSocket(c.mainSocket) : "http://127.0.0.1:9093/health"];
+  for (const w of c.workers) for (const l of w.listeners) urls.push(probeOf(w, l));
   return urls;
 }
 
@@ -328,13 +346,17 @@ async function pollUnits(
 
 const fmt = (s: Map<string, { pid: number; state: string }>): string => [...s].map(([u, v]) => `${u}=${v.state}/${v.pid}`).join(" ");
 
-/** Poll every URL (inside the container: private network) until 200, ~60 s deadline. */
+/** Single-quoted for sh. */
+const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** Poll every probe (URL or socket|URL, inside the container: private network) until 200, ~60 s deadline. */
 async function waitHttp(urls: string[], deadlineS = 60): Promise<void> {
   const script = `
     end=$(( $(date +%s) + ${deadlineS} )); rc=0
-    for u in ${urls.join(" ")}; do
+    for u in ${urls.map(q).join(" ")}; do
+      case $u in *'|'*) set -- --unix-socket "\${u%%|*}" ;; *) set -- ;; esac
       while :; do
-        code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$u")
+        code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$@" "\${u#*|}")
         [ "$code" = 200 ] && { echo "200 $u"; break; }
         [ "$(date +%s)" -ge "$end" ] && { echo "$code $u (deadline)"; rc=1; break; }
         sleep 0.25
@@ -919,6 +941,296 @@ function upgradeSuite(via: "deb" | "tar", plan: UpgradePlan, ctx: { v1?: Artifac
   });
 }
 
+// ------------------------------------------------------------------ unix sockets (runtime directories)
+
+// The README's promise about runtime directories, under the hardened drop-ins: the master owns
+// /run/matrix-synapse (RuntimeDirectoryPreserve=yes), each worker its own /run/matrix-synapse/<name>
+// (RuntimeDirectory=matrix-synapse/%i). So hardened processes can create their sockets there,
+// stopping one worker removes only its own directory, and restarting the master alone leaves the
+// workers' sockets in place.
+
+/** A unix-socket listener: whose it is, the mode asked for (octal digits, e.g. "660") and its probe. */
+interface Sock {
+  owner: string;
+  unit: string;
+  path: string;
+  mode: string;
+  probe: string;
+}
+
+/** The master's replication socket (mode as the shared config says it) and every worker's socket. */
+function socketsOf(c: SpecCase, out: string): Sock[] {
+  assert.ok(c.mainSocket, `${c.title}: the spec has no master.replication.path`);
+  // read as PyYAML reads it: YAML 1.1, where the generated `mode: 0660` is octal
+  const shared = parseYaml(readFileSync(path.join(out, "tree/etc/matrix-synapse/conf.d/synapse-systemd.yaml"), "utf8"), { version: "1.1" }) as {
+    listeners?: { path?: string; mode?: number }[];
+    instance_map?: { main?: { path?: string } };
+  };
+  assert.equal(shared.instance_map?.main?.path, c.mainSocket, "instance_map.main is not the master's replication socket");
+  const main = shared.listeners?.find((l) => l.path === c.mainSocket);
+  assert.ok(main && typeof main.mode === "number", `no master listener with a mode at ${c.mainSocket}: ${JSON.stringify(shared.listeners)}`);
+  const socks: Sock[] = [{ owner: "master", unit: MASTER, path: c.mainSocket, mode: main.mode.toString(8), probe: viaSocket(c.mainSocket) }];
+  for (const w of c.workers)
+    for (const l of w.listeners) {
+      if (l.path === undefined) continue;
+      assert.ok(l.mode, `${w.name}: the live spec gives every socket a mode`);
+      socks.push({ owner: w.name, unit: w.unit, path: l.path, mode: parseInt(l.mode, 8).toString(8), probe: probeOf(w, l) });
+    }
+  return socks;
+}
+
+/** For each path, "<mode> <user>:<group> <type>" (stat), or "missing". */
+async function statPaths(paths: string[]): Promise<Map<string, string>> {
+  const out = await shOk(`for p in ${paths.map(q).join(" ")}; do stat -c '%n|%a %U:%G %F' "$p" 2>/dev/null || echo "$p|missing"; done`);
+  return new Map(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("|")), l.slice(l.indexOf("|") + 1)]));
+}
+
+/** Each socket exists with the mode asked for, owned by the service user. */
+async function assertSockets(socks: Sock[]): Promise<void> {
+  const st = await statPaths(socks.map((s) => s.path));
+  for (const s of socks) note(`${s.path}: ${st.get(s.path)}`);
+  for (const s of socks) assert.equal(st.get(s.path), `${s.mode} matrix-synapse:matrix-synapse socket`, `${s.owner}'s socket ${s.path}`);
+}
+
+/** NRestarts of each unit (one exec). */
+async function nRestarts(units: string[]): Promise<Map<string, string>> {
+  const p = await unitProps(units, ["NRestarts"]);
+  return new Map([...p].map(([u, v]) => [u, v.NRestarts ?? "?"]));
+}
+
+/** Journal lines of the units since a container epoch that look like trouble. */
+async function troubleSince(units: string[], since: string): Promise<string[]> {
+  const out = await shOk(
+    `journalctl --no-pager -q -o cat --since @${since} ${units.map((u) => `-u ${u}`).join(" ")} | ` +
+      `grep -E 'ERROR|CRITICAL|Traceback|Error|in use|denied|refused' || true`,
+  );
+  return out.trim() ? out.trim().split("\n") : [];
+}
+
+// A user for the replication round trips, registered with Synapse's own script through a shared
+// secret the case adds to conf.d before the install (test-only config), with presence updates not
+// rate-limited (1 per 10 s by default: the worker would answer 429 before replicating anything).
+const ALICE = { user: "alice", password: "alice-live-pass-1", secret: "live-test-registration-secret" };
+
+/**
+ * Replication over the sockets, both ways: createRoom on the master must hand its events to the
+ * events stream writer through instance_map[persister] (a socket), and a presence update sent to
+ * the client worker's socket must reach the presence writer, the master, through instance_map.main
+ * (a socket). Neither has any TCP route. Prints Synapse's replication client lines as evidence.
+ */
+async function replicationRoundTrip(token: string, client: Sock, persister: Worker): Promise<void> {
+  const since = (await shOk("date +%s")).trim();
+  const auth = q(`Authorization: Bearer ${token}`);
+  const curl = `curl -s -m 30 -o /dev/null -w '%{http_code}' -H ${auth}`;
+  const presence = `http://localhost/_matrix/client/v3/presence/@${ALICE.user}:live.test/status`;
+  const t = Date.now();
+  const out = await shOk(
+    `echo "createRoom on the master: $(${curl} -X POST -d '{}' http://127.0.0.1:8008/_matrix/client/v3/createRoom)"\n` +
+      `echo "presence on ${client.owner}'s socket: $(${curl} -X PUT -d ${q('{"presence":"online"}')} --unix-socket ${q(client.path)} ${q(presence)})"\n` +
+      `sleep 0.3; journalctl --no-pager -q -o cat --since @${since} -u ${MASTER} -u ${client.unit} | ` +
+      `sed -nE 's|.*Received response to ([A-Z]+ synapse-replication://[^/]+/_synapse/replication/[a-z_]+)[^ ]*: ([0-9]+).*|\\1 -> \\2|p' | sort | uniq -c`,
+  );
+  note(`replication round trip (${secs(t)}):`);
+  for (const l of out.trim().split("\n")) note(`| ${l.trim()}`);
+  assert.match(out, /^createRoom on the master: 200$/m, `the master could not persist through ${persister.name}'s socket`);
+  assert.match(out, /^presence on .*: 200$/m, `${client.owner} could not reach the master's replication socket`);
+}
+
+function socketSuite(c: SpecCase, ctx: { artifacts?: Artifacts; out: string }): void {
+  const units = (): string[] => unitsOf(c);
+  const byType = (type: string): Worker => {
+    const w = c.workers.find((x) => x.type === type);
+    assert.ok(w, `${c.title}: the spec needs a ${type}`);
+    return w;
+  };
+  const victim = byType("federation_reader"); // stopped and started again
+  const client = byType("client_reader"); // serves the presence update of the round trip
+  const persister = byType("event_persister"); // the events writer, reached by its socket
+  const others = c.workers.filter((w) => w !== victim);
+  const dirOf = (w: Worker): string => `/run/matrix-synapse/${w.name}`;
+  let socks: Sock[] = [];
+  let token = "";
+  const sockOf = (owner: string): Sock[] => socks.filter((s) => s.owner === owner);
+  const otherSocks = (): Sock[] => socks.filter((s) => s.owner !== victim.name);
+  const otherProbes = (): string[] => endpointsOf({ ...c, workers: others });
+  const nSocks = 1 + c.workers.flatMap((w) => w.listeners).filter((l) => l.path).length;
+
+  describe(`${c.title}: .deb`, { skip: GENERATED ? false : "needs the generator's packages (LIVE_HANDWRITTEN=1 or CLI not built)" }, () => {
+    before(async () => {
+      socks = socketsOf(c, ctx.out);
+      for (const w of [victim, client, persister]) assert.ok(sockOf(w.name).length > 0, `${w.name} needs a unix socket`);
+      await harness(["boot"]);
+    });
+    after(async () => {
+      await harness(["stop"]);
+    });
+
+    step(`a. install the .deb (dpkg -i, ${c.workers.length} workers, ${nSocks} unix sockets): every unit active, every listener answers`, units, async () => {
+      await shOk(
+        `printf '%s\\n' 'registration_shared_secret: ${ALICE.secret}' 'rc_presence: { per_user: { per_second: 100, burst_count: 100 } }' ` +
+          `>/etc/matrix-synapse/conf.d/live-test.yaml`,
+      );
+      let t = Date.now();
+      await installArtifacts(ctx.artifacts!, "deb");
+      note(`dpkg -i took ${secs(t)}`);
+      t = Date.now();
+      const s = await pollUnits(units(), (s) => [...s.values()].every((v) => v.state === "active"));
+      note(`${fmt(s)} (${secs(t)})`);
+      for (const [u, v] of s) assert.equal(v.state, "active", u);
+      t = Date.now();
+      await waitHttp(endpointsOf(c));
+      note(`every listener answered in ${secs(t)}`);
+      const n = await nRestarts(units());
+      assert.deepEqual([...n].filter(([, v]) => v !== "0"), [], "units restarted during the first start (crashed?)");
+    }, 360_000);
+
+    step("b. each socket has the mode asked for; the service user connects, nobody else does", units, async () => {
+      await assertSockets(socks);
+      const dirs = await statPaths(["/run/matrix-synapse", ...c.workers.map(dirOf)]);
+      for (const [d, v] of dirs) note(`${d}: ${v}`);
+      for (const [d, v] of dirs) assert.match(v, / matrix-synapse:matrix-synapse directory$/, d);
+      // the mode is what keeps other local users out (0660/0600: only matrix-synapse may connect)
+      const out = await shOk(
+        socks
+          .map((s) => {
+            const url = s.probe.slice(s.probe.indexOf("|") + 1);
+            const probe = (user: string): string => `$(runuser -u ${user} -- curl -s -m 5 -o /dev/null -w '%{http_code}' --unix-socket ${q(s.path)} ${q(url)}; echo " exit $?")`;
+            return `echo "${s.path} matrix-synapse=${probe("matrix-synapse")} nobody=${probe("nobody")}"`;
+          })
+          .join("\n"),
+      );
+      for (const l of out.trim().split("\n")) note(l);
+      for (const l of out.trim().split("\n")) {
+        assert.match(l, / matrix-synapse=200 exit 0 /, `the service user cannot use the socket: ${l}`);
+        assert.match(l, / nobody=000 exit 7$/, `another user can connect to the socket: ${l}`);
+      }
+    });
+
+    step(`b. replication runs over the sockets: master -> ${persister.name}, ${client.name} -> master`, units, async () => {
+      const py = "/opt/venvs/matrix-synapse/bin";
+      await shOk(`${py}/register_new_matrix_user -u ${ALICE.user} -p ${q(ALICE.password)} --no-admin -k ${q(ALICE.secret)} http://127.0.0.1:8008 >/dev/null`);
+      const login = JSON.stringify({ type: "m.login.password", identifier: { type: "m.id.user", user: ALICE.user }, password: ALICE.password });
+      const r = JSON.parse(await shOk(`curl -s -m 30 -X POST -d ${q(login)} http://127.0.0.1:8008/_matrix/client/v3/login`)) as { access_token?: string };
+      assert.ok(r.access_token, `login failed: ${JSON.stringify(r)}`);
+      token = r.access_token;
+      await replicationRoundTrip(token, sockOf(client.name)[0]!, persister);
+    });
+
+    step(`c. systemctl stop ${victim.unit}: its ${dirOf(victim)} is gone, every other socket stays and answers`, units, async () => {
+      const before = await unitStates(units());
+      const t = Date.now();
+      await shOk(`systemctl stop ${victim.unit}`);
+      note(`stop took ${secs(t)}`);
+      const after = await unitStates(units());
+      note(fmt(after));
+      assert.equal(after.get(victim.unit)!.state, "inactive");
+      const d = await statPaths([dirOf(victim)]);
+      assert.equal(d.get(dirOf(victim)), "missing", `${dirOf(victim)} left behind after stop`);
+      await assertSockets(otherSocks());
+      for (const u of [MASTER, ...others.map((w) => w.unit)]) assert.equal(after.get(u)!.pid, before.get(u)!.pid, `${u} restarted with ${victim.unit}`);
+      await waitHttp(otherProbes(), 15);
+    });
+
+    step(`d. systemctl restart ${MASTER} alone: the workers' sockets stay and answer, the workers keep running and replicate`, units, async () => {
+      const running = [MASTER, ...others.map((w) => w.unit)];
+      const before = await unitStates(running);
+      const restartsBefore = await nRestarts(running);
+      const since = (await shOk("date +%s")).trim();
+      let t = Date.now();
+      await shOk(`systemctl restart ${MASTER}`);
+      note(`restart took ${secs(t)} (returns once the new master is ready: Type=notify)`);
+      // right away: the workers' sockets never went away with the master's stop
+      await assertSockets(otherSocks());
+      const s = await unitStates(running);
+      note(`before: ${fmt(before)}`);
+      note(`after:  ${fmt(s)}`);
+      assert.equal(s.get(MASTER)!.state, "active");
+      assert.notEqual(s.get(MASTER)!.pid, before.get(MASTER)!.pid, "the master kept its MainPID");
+      t = Date.now();
+      await waitHttp(otherProbes(), 30);
+      note(`every listener answered ${secs(t)} after the restart returned`);
+      // from inside each worker's own (read-only /run) mount namespace, as the service user: the
+      // master's new replication socket is where instance_map.main says
+      const main = sockOf("master")[0]!;
+      const url = main.probe.slice(main.probe.indexOf("|") + 1);
+      const seen = await shOk(
+        others
+          .map((w) => {
+            const pid = s.get(w.unit)!.pid;
+            assert.ok(Number.isInteger(pid) && pid > 1, `${w.unit}: bad MainPID ${pid}`);
+            return `echo "${w.name} sees ${main.path}: $(nsenter -t ${pid} -m -S $(id -u matrix-synapse) -G $(id -g matrix-synapse) -- curl -s -m 5 -o /dev/null -w '%{http_code}' --unix-socket ${q(main.path)} ${q(url)})"`;
+          })
+          .join("\n"),
+      );
+      for (const l of seen.trim().split("\n")) note(l);
+      for (const l of seen.trim().split("\n")) assert.match(l, /: 200$/, l);
+      await replicationRoundTrip(token, sockOf(client.name)[0]!, persister);
+      // the workers ride it out: same MainPID, no Restart=, a few seconds later still
+      await new Promise((r) => setTimeout(r, 2000));
+      const later = await unitStates(running);
+      const restartsAfter = await nRestarts(running);
+      for (const w of others) {
+        note(`${w.unit}: ${before.get(w.unit)!.pid} -> ${later.get(w.unit)!.state}/${later.get(w.unit)!.pid}, NRestarts ${restartsBefore.get(w.unit)} -> ${restartsAfter.get(w.unit)}`);
+      }
+      const trouble = await troubleSince(running, since);
+      note(trouble.length ? `journal since the restart (${trouble.length} lines matching errors):` : "journal since the restart: no error lines");
+      for (const l of trouble.slice(0, 20)) note(`| ${l}`);
+      for (const w of others) {
+        assert.equal(later.get(w.unit)!.state, "active", w.unit);
+        assert.equal(later.get(w.unit)!.pid, before.get(w.unit)!.pid, `${w.unit} restarted with the master`);
+        assert.equal(restartsAfter.get(w.unit), restartsBefore.get(w.unit), `${w.unit} restarted by Restart= (crashed?)`);
+      }
+    }, 120_000);
+
+    step(`e. systemctl start ${victim.unit} again: its directory and socket come back and answer`, units, async () => {
+      let t = Date.now();
+      await shOk(`systemctl start ${victim.unit}`);
+      note(`start took ${secs(t)}`);
+      const s = await unitStates(units());
+      note(fmt(s));
+      for (const [u, v] of s) assert.equal(v.state, "active", u);
+      const d = await statPaths([dirOf(victim)]);
+      note(`${dirOf(victim)}: ${d.get(dirOf(victim))}`);
+      assert.match(d.get(dirOf(victim))!, / matrix-synapse:matrix-synapse directory$/);
+      t = Date.now();
+      await waitHttp(endpointsOf(c), 30);
+      note(`every listener answered in ${secs(t)}`);
+      await assertSockets(socks);
+    }, 120_000);
+
+    // A crash leaves the socket (and Twisted's <socket>.lock -> PID link) in the preserved
+    // /run/matrix-synapse: the master that Restart= starts must still bind the same path.
+    step(`f. kill -9 of the master: Restart= brings it back on the same socket despite the stale one`, units, async () => {
+      const main = sockOf("master")[0]!;
+      const before = await unitStates(units());
+      const restartsBefore = await nRestarts(units());
+      const pid = before.get(MASTER)!.pid;
+      assert.ok(Number.isInteger(pid) && pid > 1, `bad MainPID ${pid}`); // never kill 0/1
+      const since = (await shOk("date +%s")).trim();
+      const t = Date.now();
+      const stale = await shOk(`kill -9 ${pid}; sleep 0.2; ls -l ${q(main.path)} ${q(`${main.path}.lock`)} 2>&1 || true`);
+      for (const l of stale.trim().split("\n")) note(`after kill: ${l}`);
+      const s = await pollUnits(units(), (s) => s.get(MASTER)!.state === "active" && s.get(MASTER)!.pid > 0 && s.get(MASTER)!.pid !== pid, 60);
+      note(`${fmt(s)} (${secs(t)} after the kill; RestartSec=3)`);
+      assert.equal(s.get(MASTER)!.state, "active");
+      assert.notEqual(s.get(MASTER)!.pid, pid, "the master was not restarted");
+      const lock = await shOk(`ls -l ${q(`${main.path}.lock`)} 2>&1 || true`);
+      note(`now: ${lock.trim()}`);
+      await waitHttp(endpointsOf(c), 30);
+      await assertSockets(socks);
+      const trouble = await troubleSince([MASTER], since);
+      for (const l of trouble.slice(0, 20)) note(`| ${l}`);
+      assert.ok(!trouble.some((l) => /in use|Cannot acquire lock/.test(l)), "the new master tripped over the stale socket");
+      await replicationRoundTrip(token, sockOf(client.name)[0]!, persister);
+      const restartsAfter = await nRestarts(units());
+      for (const w of c.workers) {
+        assert.equal(s.get(w.unit)!.pid, before.get(w.unit)!.pid, `${w.unit} restarted with the master`);
+        assert.equal(restartsAfter.get(w.unit), restartsBefore.get(w.unit), `${w.unit} restarted by Restart=`);
+      }
+    }, 120_000);
+  });
+}
+
 const prereq = await missingPrerequisite();
 if (prereq !== undefined) {
   if (process.env.CI === "true") {
@@ -945,7 +1257,8 @@ if (prereq !== undefined) {
           ctx.artifacts = await buildArtifacts(c, ctx.out);
         });
         after(() => rmSync(ctx.out, { recursive: true, force: true }));
-        if (c.lean) leanSuite(c, ctx);
+        if (c.suite === "lean") leanSuite(c, ctx);
+        else if (c.suite === "sockets") socketSuite(c, ctx);
         else specSuite(c, ctx);
       });
     }
