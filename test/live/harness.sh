@@ -13,7 +13,11 @@
 # Every subcommand prints "harness: <name> <seconds>s" to stderr.
 # Environment: SYNAPSE_SYSTEMD_LIVE (cache dir, default /var/tmp/synapse-systemd-live),
 #              SYNAPSE_VERSION (PyPI version of matrix-synapse for the venv),
-#              MIRROR (Debian mirror).
+#              MIRROR (Debian mirror),
+#              LIVE_INSTANCE (1-16 of [a-z0-9]; default none): which container boot/exec/
+#              copy-in/journal/stop act on. Each instance has its own state dir, overlay dirs,
+#              machine name and host cgroup, so several containers run side by side over the
+#              one cached root (their shared read-only lower dir).
 #
 # Host quirks this works around (found with /work/shared/lab/synapse-nspawn.sh):
 #  - host /run is not a tmpfs: nspawn refuses to clean /run/systemd/nspawn/propagate, so it
@@ -29,12 +33,17 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 CACHE=${SYNAPSE_SYSTEMD_LIVE:-/var/tmp/synapse-systemd-live}
 ROOT=$CACHE/root                       # the cached, pristine root (overlay lower dir)
-STATE=$CACHE/state                     # files shared by separate invocations
+INSTANCE=${LIVE_INSTANCE:-}
+[[ -z $INSTANCE || $INSTANCE =~ ^[a-z0-9]{1,16}$ ]] ||
+  { printf 'harness: ERROR: LIVE_INSTANCE must be 1-16 of [a-z0-9]: %s\n' "$INSTANCE" >&2; exit 2; }
+SUF=${INSTANCE:+-$INSTANCE}            # "" for the default instance, else -<instance>
+STATE=$CACHE/state$SUF                 # this instance's files shared by separate invocations
+RUNS=$CACHE/run$SUF                    # this instance's overlay run dirs: $RUNS.XXXXXX
 SUITE=bookworm                         # = the host's release, so Python is 3.11 on both
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SYNAPSE_VERSION=${SYNAPSE_VERSION:-1.163.2}
-MACHINE=synapse-systemd-live
-CGROUP=synapse-systemd-live            # host cgroup holding nspawn (removed again by stop)
+MACHINE=synapse-systemd-live$SUF
+CGROUP=synapse-systemd-live$SUF        # host cgroup holding nspawn (removed again by stop)
 STAMP=.synapse-systemd-live-stamp
 CPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -173,7 +182,10 @@ cmd_root() {
     log "root cached at $ROOT (recipe $want)"
     return
   fi
-  if nspawn_pid >/dev/null; then die "a container is running; run stop first"; fi
+  local st
+  for st in "$CACHE"/state "$CACHE"/state-*; do   # every instance's: they all overlay the root
+    if nspawn_pid "$st" >/dev/null; then die "a container is running ($st); run stop first"; fi
+  done
   log "building root at $ROOT (recipe $want${have:+, was $have})"
   mkdir -p "$CACHE"
   # build beside the final path and rename when complete: an interrupted build never looks done
@@ -191,10 +203,11 @@ cmd_root() {
 
 # ------------------------------------------------------------------ container
 
-# PID of systemd-nspawn (validated: it must still be that process) and of the container's init
+# PID of systemd-nspawn (validated: it must still be that process) of this instance (or of the
+# instance whose state dir is $1), and of the container's init
 nspawn_pid() {
   local pid
-  pid=$(cat "$STATE/nspawn.pid" 2>/dev/null) || return 1
+  pid=$(cat "${1:-$STATE}/nspawn.pid" 2>/dev/null) || return 1
   [[ $pid =~ ^[0-9]+$ && $pid -gt 1 ]] || return 1
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]] || return 1
   echo "$pid"
@@ -223,7 +236,7 @@ cmd_boot() {
   # a boot that dies half-way must not leave a mount or an nspawn behind
   trap 'log "boot failed, cleaning up"; cmd_stop' EXIT
   # throw-away copy-on-write view of the cached root: every boot starts pristine
-  run=$(mktemp -d "$CACHE/run.XXXXXX")
+  run=$(mktemp -d "$RUNS.XXXXXX")
   mkdir "$run/upper" "$run/work" "$run/merged"
   mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$run/upper,workdir=$run/work" "$run/merged"
   echo "$run" >"$STATE/run"
@@ -280,9 +293,10 @@ cmd_stop() {
     fi
   fi
   rm -f "$STATE/nspawn.pid"
-  # Only one container runs at a time, so once nspawn is gone every overlay run dir is
-  # stale (including ones from boots killed half-way): unmount and remove them all.
-  for run in "$CACHE"/run.*; do
+  # One container per instance, so once this instance's nspawn is gone every overlay run dir
+  # of this instance is stale (including ones from boots killed half-way): unmount and remove
+  # them all. Other instances' run dirs ($CACHE/run-<other>.*) are not matched.
+  for run in "$RUNS".*; do
     [[ -d $run ]] || continue
     if mountpoint -q "$run/merged"; then umount "$run/merged" || umount -l "$run/merged"; fi
     rm -rf "$run"
@@ -334,5 +348,5 @@ case $cmd in
   copy-in) cmd_copy_in "$@" ;;
   journal) cmd_journal "$@" ;;
   stop) cmd_stop ;;
-  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

@@ -8,7 +8,12 @@
 // Missing prerequisites skip the suite loudly, or fail it under CI=true.
 // Environment: SYNAPSE_SYSTEMD_LIVE (cache dir of the harness), LIVE_HANDWRITTEN=1 (install
 // upstream's hand-written units instead of the generator's artifacts), LIVE_CASES (comma-separated
-// case titles to run, e.g. LIVE_CASES="one of each"; default all).
+// case titles to run, e.g. LIVE_CASES="one of each"; default all), LIVE_CONCURRENCY (cases run at
+// once, default 2).
+// Cases run two at a time, each in its own containers: every case is bound to a harness instance
+// (LIVE_INSTANCE, its own overlay, machine and cgroup over the one cached root), carried to every
+// harness call of the case's hooks and steps by an AsyncLocalStorage; a harness call outside a
+// case is an error, never a silent default. Its notes and journal tails are tagged [<case>].
 // One overlay of the cached root per install path per spec: the deb overlay carries the
 // lifecycle checks, the tarball overlay proves the same running state on a fresh system.
 // The one-of-each spec (21 workers, every type) gets one lean .deb overlay: everything active and
@@ -24,6 +29,7 @@
 // removes only its own dir, restarting (or kill -9 of) the master alone leaves the workers' sockets.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -47,22 +53,42 @@ interface Result {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Result> {
+function run(cmd: string, args: string[], timeoutMs = 120_000, env?: NodeJS.ProcessEnv): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: REPO, timeout: timeoutMs, maxBuffer: 64 << 20, env }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
       resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
     });
   });
 }
 
+/** The container a case runs in: its harness instance (LIVE_INSTANCE) and its title, for output. */
+interface Box {
+  instance: string;
+  label: string;
+}
+/** The Box of the case whose hook or step is running (node:test runs them in their definition's context). */
+const BOX = new AsyncLocalStorage<Box>();
+
+/** The case's tag for interleaved output ("" outside a case). */
+const tag = (): string => {
+  const b = BOX.getStore();
+  return b ? `[${b.label}] ` : "";
+};
+
 function note(msg: string): void {
-  process.stderr.write(`    ${msg}\n`);
+  process.stderr.write(`    ${tag()}${msg}\n`);
+}
+
+/** The harness, as the given instance (default: the running case's; outside a case that is an error). */
+function runHarness(args: string[], timeoutMs = 120_000, instance = BOX.getStore()?.instance): Promise<Result> {
+  if (instance === undefined) throw new Error(`harness ${args.join(" ")} called outside a case: no container instance`);
+  return run("bash", [HARNESS, ...args], timeoutMs, { ...process.env, LIVE_INSTANCE: instance });
 }
 
 /** Harness subcommand; throws with its stderr on failure. Its timing lines are forwarded. */
-async function harness(args: string[], timeoutMs = 120_000): Promise<string> {
-  const r = await run("bash", [HARNESS, ...args], timeoutMs);
+async function harness(args: string[], timeoutMs = 120_000, instance?: string): Promise<string> {
+  const r = await runHarness(args, timeoutMs, instance);
   const timing = r.stderr.split("\n").filter((l) => /^harness: (root|building|boot|stop|system state|failed|container)/.test(l));
   for (const l of timing) note(l);
   if (r.code !== 0) throw new Error(`harness ${args.join(" ")} exited ${r.code}\n${r.stdout}${r.stderr}`);
@@ -71,7 +97,7 @@ async function harness(args: string[], timeoutMs = 120_000): Promise<string> {
 
 /** Shell snippet inside the container; resolves with the result (no throw). */
 async function sh(script: string, timeoutMs = 120_000): Promise<Result> {
-  return run("bash", [HARNESS, "exec", "sh", "-c", script], timeoutMs);
+  return runHarness(["exec", "sh", "-c", script], timeoutMs);
 }
 
 /** Shell snippet inside the container; throws unless it exits 0, returns stdout. */
@@ -370,8 +396,8 @@ async function waitHttp(urls: string[], deadlineS = 60): Promise<void> {
 
 async function dumpJournals(units: string[]): Promise<void> {
   for (const u of units) {
-    const r = await run("bash", [HARNESS, "journal", u, "50"]);
-    process.stderr.write(`----- journalctl -u ${u} -n 50 -----\n${r.stdout}${r.stderr}\n`);
+    const r = await runHarness(["journal", u, "50"]);
+    process.stderr.write(`----- ${tag()}journalctl -u ${u} -n 50 -----\n${r.stdout}${r.stderr}\n`);
   }
 }
 
@@ -644,7 +670,7 @@ async function loadConfigs(units: string[]): Promise<Map<string, Loaded>> {
     m.set(x.unit, x);
   }
   const errors = [...m.values()].filter((x) => x.error !== undefined);
-  for (const x of errors) process.stderr.write(`----- Synapse's loader rejected ${x.unit} -----\n${x.error}\n`);
+  for (const x of errors) process.stderr.write(`----- ${tag()}Synapse's loader rejected ${x.unit} -----\n${x.error}\n`);
   assert.equal(errors.length, 0, `Synapse's loader rejected: ${errors.map((x) => x.unit).join(", ")}`);
   assert.equal(r.code, 0, `loader exited ${r.code}\n${r.stdout}${r.stderr}`);
   assert.deepEqual([...m.keys()].sort(), [...units].sort(), `loader did not report every unit:\n${r.stdout}${r.stderr}`);
@@ -1240,18 +1266,20 @@ if (prereq !== undefined) {
     test("live suite", { skip: prereq }, () => {});
   }
 } else {
-  describe("live", () => {
-    before(async () => {
-      await harness(["stop"]); // a container left over from an interrupted run
-      await harness(["root"], 900_000);
-    });
-
-    for (const c of CASES) {
-      const ctx: { artifacts?: Artifacts; out: string; states: Record<string, string[]> } = {
-        out: mkdtempSync(path.join(tmpdir(), "live-out-")),
-        states: {},
-      };
-      describe(c.title, () => {
+  // Every case title in running order, which pairs them (two at a time, the next starting when
+  // one ends): the heavy "one of each" (22 Synapse processes starting at once) beside the light
+  // "embedded example", then "four workers" and "upgrade"; the shortest, "unix sockets", last, as
+  // the last case runs mostly alone (measured: 105 s, against 116 s with "unix sockets" first).
+  // Each case gets its own harness instance, its position here (1..5).
+  const ORDER = ["one of each", "embedded example", "four workers", "upgrade", "unix sockets"];
+  const defs = new Map<string, () => void>();
+  for (const c of CASES) {
+    const ctx: { artifacts?: Artifacts; out: string; states: Record<string, string[]> } = {
+      out: mkdtempSync(path.join(tmpdir(), "live-out-")),
+      states: {},
+    };
+    defs.set(c.title, () =>
+      describe(c.title, { concurrency: 1 }, () => {
         before(async () => {
           mkdirSync(ctx.out, { recursive: true });
           ctx.artifacts = await buildArtifacts(c, ctx.out);
@@ -1260,13 +1288,14 @@ if (prereq !== undefined) {
         if (c.suite === "lean") leanSuite(c, ctx);
         else if (c.suite === "sockets") socketSuite(c, ctx);
         else specSuite(c, ctx);
-      });
-    }
-
-    if (!ONLY || ONLY.includes(UPGRADE)) {
-      const ctx: { v1?: Artifacts; v2?: Artifacts } = {};
-      const outs = [0, 1].map(() => mkdtempSync(path.join(tmpdir(), "live-upgrade-")));
-      describe(UPGRADE, { skip: GENERATED ? false : "needs the generator's packages (LIVE_HANDWRITTEN=1 or CLI not built)" }, () => {
+      }),
+    );
+  }
+  if (!ONLY || ONLY.includes(UPGRADE)) {
+    const ctx: { v1?: Artifacts; v2?: Artifacts } = {};
+    const outs = [0, 1].map(() => mkdtempSync(path.join(tmpdir(), "live-upgrade-")));
+    defs.set(UPGRADE, () =>
+      describe(UPGRADE, { concurrency: 1, skip: GENERATED ? false : "needs the generator's packages (LIVE_HANDWRITTEN=1 or CLI not built)" }, () => {
         const plan = GENERATED ? upgradePlan() : undefined;
         before(async () => {
           [ctx.v1, ctx.v2] = await Promise.all([buildArtifacts(plan!.v1, outs[0]!), buildArtifacts(plan!.v2, outs[1]!)]);
@@ -1276,7 +1305,25 @@ if (prereq !== undefined) {
           upgradeSuite("deb", plan, ctx);
           upgradeSuite("tar", plan, ctx);
         }
-      });
-    }
+      }),
+    );
+  }
+  for (const t of defs.keys()) assert.ok(ORDER.includes(t), `case ${t} has no place in ORDER`);
+  const instances = ORDER.map((_, i) => String(i + 1));
+  const concurrency = Number(process.env.LIVE_CONCURRENCY ?? 2);
+  assert.ok(Number.isInteger(concurrency) && concurrency >= 1, `LIVE_CONCURRENCY must be a positive integer: ${process.env.LIVE_CONCURRENCY}`);
+
+  describe("live", { concurrency }, () => {
+    before(async () => {
+      // containers left over from an interrupted run: the pre-instance default one and every case's
+      for (const i of ["", ...instances]) await harness(["stop"], 120_000, i);
+      await harness(["root"], 900_000, "");
+    });
+
+    // each case, with all its hooks and steps, runs in its own container instance
+    ORDER.forEach((title, i) => {
+      const define = defs.get(title);
+      if (define) BOX.run({ instance: instances[i]!, label: title }, define);
+    });
   });
 }
