@@ -5,6 +5,7 @@ import type { ResolvedWorker } from "./allocate.js";
 import type { Spec } from "./schema.js";
 import { RUNTIME_DIRECTORY } from "../model.js";
 import { locate, everyKey, type SpecSource, type SpecPath } from "./source.js";
+import { formatPath } from "../diagnostics.js";
 
 export interface Finding {
   readonly path: SpecPath;
@@ -93,7 +94,7 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
         out.push({
           path: ["workers", i, "name"],
           message: `duplicate worker name ${JSON.stringify(name)}`,
-          hint: `already used by ${pathText(first.slice(0, 2))} (${where(first)}); each worker is one systemd instance and one file`,
+          hint: `already used by ${formatPath(first.slice(0, 2))} (${where(first)}); each worker is one systemd instance and one file`,
         });
       else seenNames.set(name, ["workers", i, "name"]);
     }
@@ -151,7 +152,7 @@ export function crossFieldRules(data: unknown, source: SpecSource): Finding[] {
     if (prev)
       out.push({
         path: e.path,
-        message: `${e.what} is already used by ${pathText(prev.path)} (${where(prev.path)})`,
+        message: `${e.what} is already used by ${formatPath(prev.path)} (${where(prev.path)})`,
         hint: "every listener of the master and the workers needs its own port or socket",
       });
     else firstUse.set(e.what, e);
@@ -273,10 +274,4 @@ export function workerRules(spec: Spec, workers: readonly ResolvedWorker[], sour
       });
   }
   return out;
-}
-
-function pathText(p: SpecPath): string {
-  let s = "";
-  for (const seg of p) s += typeof seg === "number" ? `[${seg}]` : s === "" ? seg : `.${seg}`;
-  return s;
 }

@@ -1,7 +1,6 @@
 // Spec text → YAML document with source positions. Nothing here knows the schema.
 import { LineCounter, parseAllDocuments, isMap, isPair, isScalar, isSeq, visit, type Document, type Node } from "yaml";
 import type { Diagnostic } from "../diagnostics.js";
-import { formatPath } from "../diagnostics.js";
 
 export type SpecPath = readonly (string | number)[];
 
@@ -131,5 +130,3 @@ export function everyKey(source: SpecSource): { key: string; path: SpecPath; val
   });
   return out;
 }
-
-export { formatPath };
